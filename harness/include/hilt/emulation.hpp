@@ -1,0 +1,44 @@
+// The emulated side of a bench: emulated devices sitting behind their wires (DESIGN.md rule 1).
+//
+// A fixture's `emulation:` section is handed to the emulation factory that drivers/emu registers.
+// It builds the world model and the emulated targets, and exposes the emulated wires (I2C buses,
+// later TCP endpoints) by name, so that the real drivers open them exactly as they would open a
+// real bus. The harness never talks to an emulated device except through such a wire.
+#pragma once
+
+#include <yaml-cpp/yaml.h>
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "hilt/result.hpp"
+
+namespace hilt {
+
+class clock;
+class i2c_bus;
+
+struct emulation_env {
+  hilt::clock* clock = nullptr;  // emulated time is harness time
+  std::uint64_t seed = 1;        // every random draw of the emulation derives from this
+  std::string source;            // fixture path, for file:line:col messages
+};
+
+class emulation {
+ public:
+  virtual ~emulation() = default;
+  // An emulated I2C bus by name; errc::device_not_found if the fixture declares none.
+  virtual result<std::shared_ptr<i2c_bus>> i2c(std::string_view name) = 0;
+  // A one-line state summary per emulated device (state, Tx on/off), for logs and safety checks.
+  virtual std::vector<std::string> describe() const { return {}; }
+};
+
+// Builds the emulation from the fixture's `emulation:` mapping. Throws config_error with
+// file:line:col on anything it does not accept, so `hilt validate` can run it on a throwaway clock.
+using emulation_factory =
+    std::function<std::unique_ptr<emulation>(const YAML::Node& section, const emulation_env& env)>;
+
+}  // namespace hilt

@@ -1,0 +1,106 @@
+#include "hilt/bench.hpp"
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "hilt/log.hpp"
+#include "hilt/transport/i2c.hpp"
+
+namespace hilt {
+
+bench::bench(const fixture& f, const driver_registry& registry, hilt::clock& clk,
+             std::uint64_t seed)
+    : clock_(clk) {
+  auto lg = log::get("bench");
+  if (f.emulation) {
+    if (!registry.emulation()) {
+      throw config_error(f.path, "the fixture has an 'emulation:' section but no emulation "
+                                 "factory is registered");
+    }
+    emulation_ = registry.emulation()(f.emulation, emulation_env{&clk, seed, f.path});
+  }
+  for (const auto& e : f.devices) {
+    const auto* reg = registry.find(e.address.driver);
+    if (!reg) {
+      throw config_error(e.where, fmt::format("no driver named '{}' (see `hilt drivers`)",
+                                              e.address.driver));
+    }
+    device_slot s;
+    s.name = e.name;
+    s.address = e.address;
+    s.driver_origin = reg->origin;
+    s.calibration_due = e.calibration_due;
+    make_args args;
+    args.name = e.name;
+    args.address = e.address;
+    args.options = e.options;
+    args.source = f.path;
+    args.context = device_context{clk.context().get_executor(), &clk,
+                                  log::get(reg->drv->info().name)};
+    args.services = this;
+    auto made = reg->drv->make(args);  // config_error propagates: a fixture mistake
+    if (made) {
+      s.device = std::move(made.value());
+    } else {
+      s.open_error = made.error();
+      lg->error("{}: cannot open {}: {}", e.name, e.address.text, s.open_error.message());
+    }
+    devices_.push_back(std::move(s));
+  }
+  for (const auto& d : f.duts) duts_.push_back(dut{d.slot, d.name, d.module});
+}
+
+bench::~bench() = default;
+
+hilt::device* bench::find(std::string_view name) noexcept {
+  auto* s = find_slot(name);
+  return s ? s->device.get() : nullptr;
+}
+
+bench::device_slot* bench::find_slot(std::string_view name) noexcept {
+  for (auto& s : devices_) {
+    if (s.name == name) return &s;
+  }
+  return nullptr;
+}
+
+result<std::shared_ptr<i2c_bus>> bench::i2c(std::string_view transport, std::string_view name) {
+  if (transport == "emu-i2c") {
+    if (!emulation_) {
+      log::get("bench")->error("emu-i2c:{}: this fixture has no emulation section", name);
+      return failure(make_error_code(errc::device_not_found));
+    }
+    return emulation_->i2c(name);
+  }
+  log::get("bench")->error("unknown I2C transport '{}' (known: emu-i2c)", transport);
+  return failure(make_error_code(errc::invalid_argument));
+}
+
+task<int> bench::async_safe_state(clock::duration per_device) {
+  auto lg = log::get("bench");
+  int unconfirmed = 0;
+  // Lasers first: a module left lit is the hazard; supplies and chambers follow.
+  for (auto kind : {device_class::managed_module, device_class::switch_asic,
+                    device_class::power_supply, device_class::power_monitor,
+                    device_class::thermal_chamber}) {
+    for (auto& s : devices_) {
+      if (!s.device || s.device->kind() != kind) continue;
+      std::error_code ec;
+      try {
+        ec = co_await s.device->async_safe_state(per_device);
+      } catch (const std::exception& e) {
+        lg->error("safe state: {}: {}", s.name, e.what());
+        ec = make_error_code(errc::io_error);
+      }
+      if (ec && ec != make_error_code(errc::not_supported)) {
+        ++unconfirmed;
+        lg->error("safe state: {} ({}) did not confirm: {}", s.name, s.address.text, ec.message());
+      } else {
+        lg->info("safe state: {} ({}) safe", s.name, s.address.text);
+      }
+    }
+  }
+  co_return unconfirmed;
+}
+
+}  // namespace hilt

@@ -1,0 +1,186 @@
+#include "hilt/device.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include "hilt/watchdog.hpp"
+
+namespace hilt {
+
+namespace {
+std::error_code unsupported() { return make_error_code(errc::not_supported); }
+}  // namespace
+
+std::string_view to_string(device_class c) noexcept {
+  switch (c) {
+    case device_class::managed_module: return "managed_module";
+    case device_class::switch_asic: return "switch_asic";
+    case device_class::power_supply: return "power_supply";
+    case device_class::power_monitor: return "power_monitor";
+    case device_class::thermal_chamber: return "thermal_chamber";
+  }
+  return "unknown";
+}
+
+std::optional<device_class> parse_device_class(std::string_view s) noexcept {
+  for (auto c : {device_class::managed_module, device_class::switch_asic, device_class::power_supply,
+                 device_class::power_monitor, device_class::thermal_chamber}) {
+    if (to_string(c) == s) return c;
+  }
+  return std::nullopt;
+}
+
+std::string_view to_string(side s) noexcept {
+  switch (s) {
+    case side::host: return "host";
+    case side::media: return "media";
+    case side::none: break;
+  }
+  return "";
+}
+
+std::string_view to_string(module_state s) noexcept {
+  switch (s) {
+    case module_state::low_power: return "ModuleLowPwr";
+    case module_state::powering_up: return "ModulePwrUp";
+    case module_state::ready: return "ModuleReady";
+    case module_state::powering_down: return "ModulePwrDn";
+    case module_state::fault: return "ModuleFault";
+    case module_state::unknown: break;
+  }
+  return "unknown";
+}
+
+device::device(std::string name, std::string address, device_context ctx)
+    : name_(std::move(name)), address_(std::move(address)), ctx_(std::move(ctx)) {
+  if (!ctx_.logger) ctx_.logger = spdlog::default_logger();
+}
+
+device::~device() = default;
+
+// The public calls all have the same shape: run the driver's do_* under the watchdog. Without a
+// clock (a bare device in a unit test) there is nothing to time against, so the call runs as is.
+#define HILT_GUARDED(expr, timeout)                                                 \
+  do {                                                                              \
+    if (!context().clock) co_return co_await (expr);                                \
+    co_return co_await with_timeout(*context().clock, (expr), timeout_or_default(timeout)); \
+  } while (0)
+
+task<result<identity>> device::async_identify(std::optional<duration> timeout) {
+  HILT_GUARDED(do_identify(), timeout);
+}
+task<std::error_code> device::async_safe_state(std::optional<duration> timeout) {
+  HILT_GUARDED(do_safe_state(), timeout);
+}
+task<result<identity>> device::do_identify() { co_return failure(unsupported()); }
+task<std::error_code> device::do_safe_state() { co_return unsupported(); }
+
+// managed_module
+task<result<module_state>> managed_module::async_module_state(std::optional<duration> timeout) {
+  HILT_GUARDED(do_module_state(), timeout);
+}
+task<result<module_state>> managed_module::async_set_low_power(bool low_power,
+                                                               std::optional<duration> timeout) {
+  HILT_GUARDED(do_set_low_power(low_power), timeout);
+}
+task<std::error_code> managed_module::async_power_up(std::optional<duration> timeout) {
+  HILT_GUARDED(do_power_up(), timeout);
+}
+task<std::error_code> managed_module::async_set_tx_disable(lane_mask lanes, bool disable,
+                                                           std::optional<duration> timeout) {
+  HILT_GUARDED(do_set_tx_disable(lanes, disable), timeout);
+}
+task<result<std::vector<monitor_reading>>> managed_module::async_read_monitors(
+    std::optional<duration> timeout) {
+  HILT_GUARDED(do_read_monitors(), timeout);
+}
+task<result<module_state>> managed_module::do_module_state() { co_return failure(unsupported()); }
+task<result<module_state>> managed_module::do_set_low_power(bool) {
+  co_return failure(unsupported());
+}
+task<std::error_code> managed_module::do_power_up() { co_return unsupported(); }
+task<std::error_code> managed_module::do_set_tx_disable(lane_mask, bool) { co_return unsupported(); }
+task<result<std::vector<monitor_reading>>> managed_module::do_read_monitors() {
+  co_return failure(unsupported());
+}
+task<std::error_code> managed_module::do_safe_state() {
+  // Both actions are attempted even if the first fails: a module that cannot disable Tx may still
+  // go to LowPwr, which also turns its lasers off (CMIS 5.x §6.3.2: ModuleLowPwr).
+  auto tx = co_await do_set_tx_disable(~lane_mask{0}, true);
+  auto lp = co_await do_set_low_power(true);
+  if (!lp) co_return lp.error();
+  if (tx && tx != make_error_code(errc::not_supported)) co_return tx;
+  co_return std::error_code{};
+}
+
+// switch_asic
+task<result<double>> switch_asic::async_die_temperature(std::optional<duration> timeout) {
+  HILT_GUARDED(do_die_temperature(), timeout);
+}
+task<result<double>> switch_asic::do_die_temperature() { co_return failure(unsupported()); }
+
+// power_supply
+task<result<double>> power_supply::async_set_voltage(int channel, double volts,
+                                                     std::optional<duration> timeout) {
+  HILT_GUARDED(do_set_voltage(channel, volts), timeout);
+}
+task<result<double>> power_supply::async_set_current_limit(int channel, double amps,
+                                                           std::optional<duration> timeout) {
+  HILT_GUARDED(do_set_current_limit(channel, amps), timeout);
+}
+task<std::error_code> power_supply::async_set_output(int channel, bool on,
+                                                     std::optional<duration> timeout) {
+  HILT_GUARDED(do_set_output(channel, on), timeout);
+}
+task<result<double>> power_supply::async_measure_voltage(int channel,
+                                                         std::optional<duration> timeout) {
+  HILT_GUARDED(do_measure_voltage(channel), timeout);
+}
+task<result<double>> power_supply::async_measure_current(int channel,
+                                                         std::optional<duration> timeout) {
+  HILT_GUARDED(do_measure_current(channel), timeout);
+}
+task<result<double>> power_supply::do_set_voltage(int, double) { co_return failure(unsupported()); }
+task<result<double>> power_supply::do_set_current_limit(int, double) {
+  co_return failure(unsupported());
+}
+task<std::error_code> power_supply::do_set_output(int, bool) { co_return unsupported(); }
+task<result<double>> power_supply::do_measure_voltage(int) { co_return failure(unsupported()); }
+task<result<double>> power_supply::do_measure_current(int) { co_return failure(unsupported()); }
+task<std::error_code> power_supply::do_safe_state() {
+  std::error_code first;
+  for (int ch = 1; ch <= channel_count(); ++ch) {
+    auto ec = co_await do_set_output(ch, false);
+    if (ec && !first) first = ec;  // keep going: every other output must still go off
+  }
+  co_return first;
+}
+
+// power_monitor
+task<result<rail_reading>> power_monitor::async_read_rail(std::optional<duration> timeout) {
+  HILT_GUARDED(do_read_rail(), timeout);
+}
+task<result<rail_reading>> power_monitor::do_read_rail() { co_return failure(unsupported()); }
+task<std::error_code> power_monitor::do_safe_state() { co_return std::error_code{}; }
+
+// thermal_chamber
+task<result<double>> thermal_chamber::async_set_setpoint(double celsius,
+                                                         std::optional<duration> timeout) {
+  HILT_GUARDED(do_set_setpoint(celsius), timeout);
+}
+task<result<double>> thermal_chamber::async_read_temperature(std::optional<duration> timeout) {
+  HILT_GUARDED(do_read_temperature(), timeout);
+}
+task<std::error_code> thermal_chamber::async_set_running(bool run, std::optional<duration> timeout) {
+  HILT_GUARDED(do_set_running(run), timeout);
+}
+task<result<double>> thermal_chamber::do_set_setpoint(double) { co_return failure(unsupported()); }
+task<result<double>> thermal_chamber::do_read_temperature() { co_return failure(unsupported()); }
+task<std::error_code> thermal_chamber::do_set_running(bool) { co_return unsupported(); }
+task<std::error_code> thermal_chamber::do_safe_state() {
+  auto r = co_await do_set_setpoint(safe_setpoint());
+  co_return r ? std::error_code{} : r.error();
+}
+
+#undef HILT_GUARDED
+
+}  // namespace hilt
