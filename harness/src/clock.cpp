@@ -1,6 +1,5 @@
 #include "hilt/clock.hpp"
 
-#include <boost/asio/append.hpp>
 #include <boost/asio/associated_cancellation_slot.hpp>
 #include <boost/asio/associated_executor.hpp>
 #include <boost/asio/post.hpp>
@@ -55,8 +54,9 @@ namespace {
 // the operation that started the wait.
 void post_completion(asio::io_context& io, asio::any_completion_handler<void(std::error_code)> h,
                      std::error_code ec) {
-  // post() delivers through the handler's associated executor (an awaitable's own executor).
-  asio::post(io.get_executor(), asio::append(std::move(h), ec));
+  // The runner's coroutines all live on this io_context, so running the handler here is running
+  // it on its associated executor.
+  asio::post(io.get_executor(), [h = std::move(h), ec]() mutable { std::move(h)(ec); });
 }
 }  // namespace
 
@@ -90,9 +90,9 @@ void clock::start_wait(time_point at, asio::any_completion_handler<void(std::err
       if (t != asio::cancellation_type::none) cancel_wait(k);
     });
   }
-  auto w = std::make_unique<waiter>();
-  w->handler = std::move(handler);
-  waiters_.emplace(k, std::move(w));
+  // Constructed, never move-assigned: Asio 1.26's any_completion_handler move assignment recurses
+  // forever (it copies `other` as an lvalue into its converting constructor).
+  waiters_.emplace(k, std::make_unique<waiter>(waiter{std::move(handler)}));
 }
 
 void clock::cancel_wait(key k) {

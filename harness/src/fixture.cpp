@@ -5,6 +5,7 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <algorithm>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -221,11 +222,26 @@ fixture parse(const std::filesystem::path& file, const driver_registry* registry
   return f;
 }
 
+// (line, column) of a "file:line:col" location, for reporting problems in file order.
+std::pair<long, long> position(const std::string& w) {
+  const auto c2 = w.rfind(':');
+  const auto c1 = c2 == std::string::npos || c2 == 0 ? std::string::npos : w.rfind(':', c2 - 1);
+  if (c1 == std::string::npos) return {0, 0};
+  return {std::strtol(w.c_str() + c1 + 1, nullptr, 10), std::strtol(w.c_str() + c2 + 1, nullptr, 10)};
+}
+
+void sort_by_position(std::vector<config_error>& errors) {
+  std::stable_sort(errors.begin(), errors.end(), [](const config_error& a, const config_error& b) {
+    return position(a.where()) < position(b.where());
+  });
+}
+
 }  // namespace
 
 fixture load_fixture(const std::filesystem::path& file, const driver_registry* registry) {
   checker c{file.string(), {}};
   fixture f = parse(file, registry, c);
+  sort_by_position(c.errors);
   if (!c.errors.empty()) throw c.errors.front();
   return f;
 }
@@ -249,6 +265,7 @@ std::vector<config_error> check_fixture(const std::filesystem::path& file,
       c.errors.push_back(e);
     }
   }
+  sort_by_position(c.errors);
   return c.errors;
 }
 

@@ -39,6 +39,8 @@ std::string driver_registry::default_plugin_path() {
   if (const char* env = std::getenv("HILT_PLUGIN_PATH"); env && *env) path = env;
   if (!path.empty()) path += ':';
   path += plugin_install_dir;
+  path += ':';
+  path += plugin_build_dir;  // absent once installed elsewhere: skipped like any missing directory
   return path;
 }
 

@@ -94,7 +94,8 @@ class driver_registry {
   // Loads one plugin file. Returns the problem, if any.
   std::optional<plugin_problem> load_plugin(const std::filesystem::path& file);
 
-  // The plugin search path: $HILT_PLUGIN_PATH, then the install plugin directory.
+  // The plugin search path: $HILT_PLUGIN_PATH, then the install plugin directory, then (for a
+  // binary run from its build tree) the build tree's plugin directory.
   static std::string default_plugin_path();
 
   // The factory that builds a fixture's `emulation:` section (registered by drivers/emu).
