@@ -1,0 +1,59 @@
+// The world model: the physical surroundings emulated devices share.
+//
+// This first slice holds the ambient temperature and the time. Time is harness time
+// (hilt::clock::now(), real or virtual; DESIGN.md rule 4); without a clock (unit tests, benchmarks)
+// it is a manual time that only moves when set_manual_time() is called. Emulated devices never
+// run timers: they evaluate their state lazily from now() whenever they are accessed, so virtual
+// time works without any callback.
+//
+// Designed to grow: an emulated chamber will drive the ambient temperature, supplies will feed
+// power, fibres will couple light between modules. Every random draw derives from seed().
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+
+#include "hilt/clock.hpp"
+
+namespace hilt::emu {
+
+class world {
+ public:
+  using time_point = hilt::clock::time_point;
+
+  // `clk` may be null: the world then runs on manual time starting at zero.
+  world(hilt::clock* clk, std::uint64_t seed, double ambient_c);
+
+  time_point now() const noexcept { return clock_ ? clock_->now() : manual_now_; }
+  void set_manual_time(time_point t) noexcept { manual_now_ = t; }
+  bool has_clock() const noexcept { return clock_ != nullptr; }
+
+  // Ambient (air) temperature around the devices, degrees C. A change takes effect from the
+  // moment each device next evaluates its state.
+  double ambient_c() const noexcept { return ambient_c_; }
+  void set_ambient_c(double c) noexcept { ambient_c_ = c; }
+
+  std::uint64_t seed() const noexcept { return seed_; }
+  // A seed for one named consumer (a module, a bus target), stable for a given world seed.
+  std::uint64_t derive_seed(std::uint64_t salt) const noexcept;
+
+ private:
+  hilt::clock* clock_;
+  time_point manual_now_{};
+  std::uint64_t seed_;
+  double ambient_c_;
+};
+
+// splitmix64: small, fast, good enough for noise and fault decisions; deterministic everywhere.
+inline std::uint64_t splitmix64(std::uint64_t& state) noexcept {
+  std::uint64_t z = (state += 0x9E3779B97F4A7C15ull);
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  return z ^ (z >> 31);
+}
+// A uniform double in [0, 1) from a generator state.
+inline double uniform01(std::uint64_t& state) noexcept {
+  return static_cast<double>(splitmix64(state) >> 11) * 0x1.0p-53;
+}
+
+}  // namespace hilt::emu
