@@ -6,6 +6,7 @@
 #include "hilt/error.hpp"
 #include "hilt/fixture.hpp"
 #include "hilt/seq/loader.hpp"
+#include "hilt/seq/parse.hpp"
 #include "hilt/step.hpp"
 
 namespace hilt::cli {
@@ -25,7 +26,8 @@ file_kind sniff(const std::string& path, std::vector<config_error>& errors) {
     return file_kind::unknown;
   }
   try {
-    YAML::Node root = YAML::Load(text);
+    // ${param} references are not YAML: protect them as the sequence loader does.
+    YAML::Node root = YAML::Load(seq::protect_references(text));
     if (root.IsMap() && root["sequence"]) return file_kind::sequence;
     if (root.IsMap() && root["fixture"]) return file_kind::fixture;
     errors.emplace_back(path + ":1:1",

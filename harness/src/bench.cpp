@@ -5,6 +5,7 @@
 
 #include "hilt/log.hpp"
 #include "hilt/transport/i2c.hpp"
+#include "hilt/transport/i2c_dev.hpp"
 
 namespace hilt {
 
@@ -72,7 +73,20 @@ result<std::shared_ptr<i2c_bus>> bench::i2c(std::string_view transport, std::str
     }
     return emulation_->i2c(name);
   }
-  log::get("bench")->error("unknown I2C transport '{}' (known: emu-i2c)", transport);
+  if (transport == "i2c-dev") {
+    // One handle per adapter, shared by every device on it.
+    if (auto it = real_i2c_.find(name); it != real_i2c_.end()) return it->second;
+    std::string why;
+    auto bus = i2c_dev_bus::open(std::string(name), &why);
+    if (!bus) {
+      log::get("bench")->error("{}", why);
+      return failure(bus.error());
+    }
+    std::shared_ptr<i2c_bus> b = std::move(bus.value());
+    real_i2c_.emplace(std::string(name), b);
+    return b;
+  }
+  log::get("bench")->error("unknown I2C transport '{}' (known: emu-i2c, i2c-dev)", transport);
   return failure(make_error_code(errc::invalid_argument));
 }
 

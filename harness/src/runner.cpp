@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
+#include <pwd.h>
 #include <unistd.h>
 
 #include <boost/asio/bind_cancellation_slot.hpp>
@@ -154,7 +155,7 @@ class context_impl final : public step_context {
     r.verdict = to_db_measurement(v);
     rs_.rec.add_measurement(std::move(r));
     rs_.lg->debug("{}: {}{} = {} {} -> {}", d_.name, m.name,
-                  m.lane >= 0 ? fmt::format("[lane {}]", m.lane + 1) : "", m.value, m.unit,
+                  m.lane >= 0 ? fmt::format("[lane {}]", m.lane) : "", m.value, m.unit,
                   to_string(v));
     return v;
   }
@@ -214,8 +215,15 @@ task<step_outcome> run_leaf(run_state& rs, const step_node& n, context_impl& ctx
                              fmt::format("step timed out after {}", format_duration(*n.timeout))};
     }
     co_return co_await n.impl->run(ctx);
+  } catch (const boost::system::system_error& e) {
+    // Asio's awaitables throw boost's system_error when an operation is cancelled (Ctrl-C).
+    if (e.code() == boost::asio::error::operation_aborted) {
+      co_return step_outcome{verdict::error, make_error_code(errc::cancelled), "interrupted"};
+    }
+    co_return step_outcome{verdict::error, make_error_code(errc::io_error),
+                           fmt::format("harness error: {}", e.what())};
   } catch (const std::system_error& e) {
-    if (is_cancellation(e.code()) || e.code() == boost::asio::error::operation_aborted) {
+    if (is_cancellation(e.code())) {
       co_return step_outcome{verdict::error, make_error_code(errc::cancelled), "interrupted"};
     }
     co_return step_outcome{verdict::error, make_error_code(errc::io_error),
@@ -259,9 +267,9 @@ task<verdict> run_node(run_state& rs, dut_state& d, const step_node& n, const st
   }
 
   if (!n.impl) {  // a group
-    const auto id = rs.rec.begin_step(sr);
+    const std::optional<std::int64_t> id = rs.rec.begin_step(sr);
     const verdict v = co_await run_nodes(rs, d, n.children, path, id, sc);
-    rs.rec.end_step(id, to_db(v == verdict::skipped ? verdict::skipped : v), rs.clk.now_seconds());
+    rs.rec.end_step(*id, to_db(v), rs.clk.now_seconds());
     co_return v;
   }
 
@@ -280,11 +288,11 @@ task<verdict> run_node(run_state& rs, dut_state& d, const step_node& n, const st
     std::optional<std::int64_t> code;
     if (out.error) code = out.error.value();
     rs.rec.end_step(id, to_db(out.verdict), t_end, code, out.message);
-    const std::string line =
-        fmt::format("slot {} {}: {} -> {}{} ({} s)", d.slot, d.name, path,
-                    to_string(out.verdict),
-                    out.message.empty() ? "" : fmt::format(": {}", out.message),
-                    fmt::format("{:.3f}", t_end - sr.started_t));
+    const std::string line = fmt::format(
+        "slot {}{}: {}{} -> {}{} ({:.3f} s)", d.slot,
+        d.name == fmt::format("slot{}", d.slot) ? std::string() : " " + d.name, path,
+        n.name == n.type ? std::string() : " (" + n.name + ")", to_string(out.verdict),
+        out.message.empty() ? "" : fmt::format(": {}", out.message), t_end - sr.started_t);
     rs.lg->info("{}", line);
     if (rs.opts.progress) rs.opts.progress(line);
     if (out.verdict == verdict::error) {
@@ -345,13 +353,16 @@ task<void> run_dut(run_state& rs, dut_state& d) {
     }
     co_return;
   }
-  const verdict s = co_await run_nodes(rs, d, rs.seq.setup, "setup", std::nullopt,
-                                       {"setup", true});
+  // Named locals, not temporaries, in the co_await expressions: g++ 12 destroys temporaries
+  // bound to a coroutine's reference parameters twice (GCC PR 100611 family).
+  const std::string setup = "setup", main = "main", cleanup = "cleanup";
+  const section_ctx setup_ctx{setup, true}, main_ctx{main, true}, cleanup_ctx{cleanup, false};
+  const std::optional<std::int64_t> top;
+  const verdict s = co_await run_nodes(rs, d, rs.seq.setup, setup, top, setup_ctx);
   d.overall = worst(d.overall, s);
-  const verdict m = co_await run_nodes(rs, d, rs.seq.main, "main", std::nullopt, {"main", true});
+  const verdict m = co_await run_nodes(rs, d, rs.seq.main, main, top, main_ctx);
   d.overall = worst(d.overall, m);
-  const verdict c = co_await run_nodes(rs, d, rs.seq.cleanup, "cleanup", std::nullopt,
-                                       {"cleanup", false});
+  const verdict c = co_await run_nodes(rs, d, rs.seq.cleanup, cleanup, top, cleanup_ctx);
   d.overall = worst(d.overall, c);
 }
 
@@ -402,7 +413,11 @@ run_summary run_sequence(const run_options& opts, const driver_registry& registr
   rr.host = hostname();
   rr.operator_name = opts.operator_name;
   if (rr.operator_name.empty()) {
-    if (const char* u = std::getenv("USER"); u && *u) rr.operator_name = u;
+    if (const char* u = std::getenv("USER"); u && *u) {
+      rr.operator_name = u;
+    } else if (const passwd* pw = ::getpwuid(::getuid()); pw && pw->pw_name) {
+      rr.operator_name = pw->pw_name;
+    }
   }
   rr.seed = static_cast<std::int64_t>(seed);
   const std::int64_t run_id = rec.begin_run(rr);

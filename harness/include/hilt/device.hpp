@@ -59,7 +59,8 @@ struct identity {
 enum class side { none, host, media };
 std::string_view to_string(side s) noexcept;
 
-// One monitor reading with its unit. lane < 0 means module-level.
+// One monitor reading with its unit. Lanes are numbered from 1 as in CMIS (lane 1..8 of a bank);
+// lane -1 means module-level.
 struct monitor_reading {
   std::string name;  // "temperature", "vcc", "tx_bias", "tx_power", "rx_power", ...
   int lane = -1;

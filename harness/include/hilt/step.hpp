@@ -50,7 +50,7 @@ std::string_view to_string(severity s) noexcept;
 
 struct measurement {
   std::string name;
-  int lane = -1;
+  int lane = -1;  // 1-based; -1 = module-level
   hilt::side side = side::none;
   double value = 0;
   std::string unit;
