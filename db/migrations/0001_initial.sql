@@ -169,20 +169,23 @@ CREATE TABLE metrics (
 -- hottest insert path.
 --
 -- Storage choice, measured on the 2-core reference machine (SQLite 3.40, WAL, synchronous=FULL,
--- 2 M rows interleaved over 640 series the way a soak produces them, 20 k-row transactions):
---   rowid table, no index                       1.6-1.7 M rows/s   23.0 bytes/row
---   rowid table + UNIQUE index on the key       0.22-0.48 M rows/s 42.9 bytes/row
---   WITHOUT ROWID, PRIMARY KEY = the key        0.25-0.64 M rows/s 22.6 bytes/row
---   WITHOUT ROWID, recorder sorts each batch    0.51-0.75 M rows/s 22.6 bytes/row
+-- 2 M rows interleaved over 640 series the way a soak produces them; ranges span 20 k to 200 k
+-- rows per transaction and a 2 MiB to 64 MiB page cache; bench/recorder_bench.cpp for the last):
+--   rowid table, no index                          1.6-1.7 M rows/s    23.0 bytes/row
+--   rowid table + UNIQUE index on the key          0.22-0.48 M rows/s  42.9 bytes/row
+--   WITHOUT ROWID, PRIMARY KEY = the key           0.25-0.64 M rows/s  22.6 bytes/row
+--   WITHOUT ROWID, each batch sorted by key        0.51-0.75 M rows/s  22.6 bytes/row
+--   the recorder (sorted batches, 32 MiB cache)    0.6-0.76 M samples/s sustained, 1 M samples
 -- Chosen: WITHOUT ROWID with PRIMARY KEY (run_id, dut_id, metric_id, lane, t).
 --   * Resume needs (run, dut, metric, lane, t) unique: the key enforces it at no extra space.
---   * Reading one series, or the latest value of every series, is a key range scan instead of
---     a full-table scan: unindexed, every report query would read the whole soak.
+--   * Reading one series, or the latest value of every series of a run, is a key range scan
+--     instead of a full-table scan: unindexed, every report query would read the whole soak.
 --   * It is the smallest on disk; the rowid-and-index variant is ~2x larger and no faster.
---   * The cost, ~3x slower inserts than an unindexed heap, is recovered in part by the recorder
---     sorting each batch by key (one leaf page per series per batch) and a larger page cache on
---     its connection; 0.5 M rows/s is still far beyond a real-time bench, and keeps a virtual
---     time soak of 1000 series x 1000 h at one sample a minute to about two minutes of writing.
+--   * The cost, 2-3x slower inserts than an unindexed heap, is mostly recovered by the
+--     recorder sorting each batch by key (one leaf page per series per batch) and giving its
+--     connection a larger page cache; 0.6 M samples/s is far beyond a real-time bench and keeps
+--     a virtual-time soak of 1000 series x 1000 h at one sample a minute to under two minutes
+--     of writing.
 CREATE TABLE samples (
   run_id    INTEGER NOT NULL,
   dut_id    INTEGER NOT NULL,

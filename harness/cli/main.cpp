@@ -60,6 +60,28 @@ int main(int argc, char** argv) {
   add(hilt::cli::add_runs, "runs");
   add(hilt::cli::add_show, "show");
 
+  // CLI11 reports an unknown subcommand as "A subcommand is required"; name it instead.
+  for (int i = 1; i < argc; ++i) {
+    const std::string_view a = argv[i];
+    if (a == "--log-level") {
+      ++i;
+      continue;
+    }
+    if (a.starts_with("-")) continue;
+    std::string names;
+    bool known = false;
+    for (const auto* sub : app.get_subcommands({})) {
+      known = known || sub->get_name() == a;
+      names += (names.empty() ? "" : ", ") + sub->get_name();
+    }
+    if (!known) {
+      hilt::cli::error_line(fmt::format(
+          "unknown subcommand '{}' (expected one of: {}; run 'hilt --help' for usage)", a, names));
+      return hilt::exit_code::bad_input;
+    }
+    break;
+  }
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

@@ -46,6 +46,8 @@ std::string driver_registry::default_plugin_path() {
 
 std::vector<plugin_problem> driver_registry::load_plugins(const std::string& path) {
   std::vector<plugin_problem> problems;
+  // A directory named twice on the path (HILT_PLUGIN_PATH also naming the default) is scanned once.
+  std::vector<std::filesystem::path> seen;
   std::size_t start = 0;
   while (start <= path.size()) {
     const auto end = std::min(path.find(':', start), path.size());
@@ -53,6 +55,9 @@ std::vector<plugin_problem> driver_registry::load_plugins(const std::string& pat
     start = end + 1;
     std::error_code ec;
     if (dir.empty() || !std::filesystem::is_directory(dir, ec)) continue;  // absent dirs are fine
+    const auto canonical = std::filesystem::weakly_canonical(dir, ec);
+    if (std::find(seen.begin(), seen.end(), canonical) != seen.end()) continue;
+    seen.push_back(canonical);
     std::vector<std::filesystem::path> files;
     for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
       if (entry.path().extension() == ".so") files.push_back(entry.path());

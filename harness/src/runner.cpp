@@ -333,6 +333,9 @@ task<verdict> run_nodes(run_state& rs, dut_state& d, const std::vector<step_node
 }
 
 task<void> run_dut(run_state& rs, dut_state& d) {
+  // An interrupt cancels the operation in flight (the step ends with an error) and nothing else:
+  // without this, every later co_await in this coroutine would throw, and cleanup could not run.
+  co_await asio::this_coro::throw_if_cancelled(false);
   if (!d.module) {
     // The module could not be opened: every step of this DUT is an error, the others go on.
     db::event_record e;

@@ -42,7 +42,8 @@ TEST(Cli, UsageErrorsAreOneLineAndExit2) {
   const c cases[] = {
       {{}, "hilt: A subcommand is required (run 'hilt --help' for usage)"},
       {{"frobnicate"},
-       "hilt: The following argument was not expected: frobnicate (run 'hilt --help' for usage)"},
+       "hilt: unknown subcommand 'frobnicate' (expected one of: drivers, validate, devices, run, "
+       "runs, show; run 'hilt --help' for usage)"},
       {{"drivers", "--bogus"},
        "hilt: The following argument was not expected: --bogus (run 'hilt --help' for usage)"},
       {{"run"}, "hilt: sequence is required (run 'hilt --help' for usage)"},

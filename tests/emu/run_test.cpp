@@ -53,7 +53,7 @@ TEST(Run, SmokeOnTheEmulatedBenchIsRecordedAndShown) {
   const auto wall = std::chrono::steady_clock::now() - t0;
   ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
   // Progress lines, then the summary.
-  EXPECT_NE(r.out.find("slot 1 slot1: setup/1/identify -> pass"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("slot 1: setup/1/identify (identify module) -> pass"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("Run 1: smoke — passed (exit 0)"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("EMU8D0000004"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("run 1 passed"), std::string::npos) << r.out;
@@ -70,14 +70,14 @@ TEST(Run, SmokeOnTheEmulatedBenchIsRecordedAndShown) {
   EXPECT_EQ(query(db, "SELECT serial FROM duts WHERE slot = 3"), "EMU8D0000003");
   EXPECT_EQ(query(db, "SELECT count(*) FROM run_devices"), "4");
   EXPECT_EQ(query(db, "SELECT count(*) FROM steps WHERE verdict = 'running'"), "0");
-  EXPECT_EQ(query(db, "SELECT count(*) FROM v_measurement_verdicts WHERE measurement = 'case "
-                      "temperature' AND verdict IN ('pass','marginal')"),
+  EXPECT_EQ(query(db, "SELECT count(*) FROM v_measurement_verdicts WHERE measurement = "
+                      "'temperature' AND verdict IN ('pass','marginal')"),
             "4");
   // Every verdict stores the limit it was judged against, and where the limit came from.
   EXPECT_EQ(query(db, "SELECT comparator || ' ' || limit_high FROM measurements WHERE name = "
-                      "'case temperature' LIMIT 1"),
+                      "'temperature' LIMIT 1"),
             "range 70.0");
-  EXPECT_NE(query(db, "SELECT limit_source FROM measurements WHERE name = 'case temperature' "
+  EXPECT_NE(query(db, "SELECT limit_source FROM measurements WHERE name = 'temperature' "
                       "LIMIT 1")
                 .find("smoke.yaml:"),
             std::string::npos);
@@ -110,17 +110,17 @@ TEST(Run, SmokeOnTheEmulatedBenchIsRecordedAndShown) {
 TEST(Run, AFailedLimitExits1AndTheFailureIsShown) {
   temp_dir d;
   const auto db = (d / "runs.db").string();
-  const auto r = run_hilt({"run", smoke(), "--db", db, "--set", "t_max=5 C", "-q"});
+  const auto r = run_hilt({"run", smoke(), "--db", db, "--set", "t_max=20 C", "-q"});
   EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
   EXPECT_EQ(query(db, "SELECT status FROM runs"), "failed");
   EXPECT_EQ(query(db, "SELECT count(*) FROM duts WHERE status = 'failed'"), "4");
   EXPECT_NE(r.out.find("Measurements not passing"), std::string::npos) << r.out;
-  EXPECT_NE(r.out.find("case temperature"), std::string::npos);
+  EXPECT_NE(r.out.find("main/2/measure  temperature"), std::string::npos) << r.out;
   // stop_dut: the steps after the failure were skipped, cleanup still ran.
   EXPECT_EQ(query(db, "SELECT verdict FROM steps WHERE path = 'main/3/measure' AND dut_id = 1"),
             "skipped");
   EXPECT_EQ(query(db, "SELECT verdict FROM steps WHERE path = 'cleanup/1/log' AND dut_id = 1"),
-            "done");
+            "pass");
 }
 
 TEST(Run, AModuleThatCannotBeOpenedErrorsOnlyItsDut) {
@@ -215,7 +215,7 @@ TEST(Run, SigintEndsTheRunAsInterruptedAfterSafeState) {
   for (int i = 0; i < 200; ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
     if (std::filesystem::exists(d / "out") &&
-        hilt::test::read_file(d / "out").find("setup/1/identify -> pass") != std::string::npos) {
+        hilt::test::read_file(d / "out").find("setup/1/identify (identify module) -> pass") != std::string::npos) {
       break;
     }
   }
@@ -224,7 +224,9 @@ TEST(Run, SigintEndsTheRunAsInterruptedAfterSafeState) {
   EXPECT_EQ(code, 130) << hilt::test::read_file(d / "err");
   EXPECT_EQ(query(db, "SELECT status || ',' || closed_cleanly FROM runs"), "interrupted,1");
   EXPECT_EQ(query(db, "SELECT verdict FROM steps WHERE path = 'cleanup/1/log' AND dut_id = 1"),
-            "done");
+            "pass");
+  EXPECT_EQ(query(db, "SELECT error_code FROM steps WHERE path = 'main/1/wait' AND dut_id = 1"),
+            "3");  // errc::cancelled
   const auto log = hilt::test::read_file(d / "hilt-logs/run-1.log");
   EXPECT_NE(log.find("safe state: m1 (cmis:emu-i2c:cage1@0x50) safe"), std::string::npos) << log;
 }

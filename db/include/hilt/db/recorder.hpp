@@ -51,6 +51,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <string_view>
 
 #include "hilt/db/database.hpp"
@@ -60,7 +61,7 @@
 namespace hilt::db {
 
 struct recorder_options {
-  // Longest time a queued row waits before the writer commits it.
+  // The writer commits whatever is queued at least this often (the durability latency).
   std::chrono::milliseconds flush_interval{200};
   // Busy timeout of the writer's connection (another writer holding the lock).
   std::chrono::milliseconds busy_timeout{2000};
