@@ -28,6 +28,8 @@ command_fn add_devices(CLI::App& app);
 command_fn add_run(CLI::App& app);
 command_fn add_runs(CLI::App& app);
 command_fn add_show(CLI::App& app);
+command_fn add_eeprom(CLI::App& app);   // cmd_eeprom.cpp: hilt eeprom dump|decode
+command_fn add_emulate(CLI::App& app);  // cmd_emulate.cpp: hilt emulate psu|chamber
 
 // Prints "hilt: <message>" on stderr (one line).
 void error_line(const std::string& message);

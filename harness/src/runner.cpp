@@ -11,11 +11,13 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <cmath>
 #include <csignal>
 #include <cstdlib>
+#include <deque>
 #include <nlohmann/json.hpp>
 
 #include "hilt/bench.hpp"
@@ -79,6 +81,25 @@ bool is_cancellation(const std::error_code& ec) {
 }
 
 // Shared state of one run.
+// A FIFO async mutex on the runner's io_context (single-threaded: no locking needed).
+struct device_mutex {
+  bool locked = false;
+  std::deque<asio::any_completion_handler<void()>> waiters;
+};
+
+// Where the DUTs meet at a station step: the last one to arrive runs it for all.
+struct station_barrier {
+  int arrived = 0;
+  bool any_active = false;  // at least one arriving DUT was not skipping
+  bool started = false;
+  bool done = false;
+  verdict result = verdict::skipped;
+  std::deque<asio::any_completion_handler<void()>> waiters;
+  std::function<task<void>()> run;  // runs the step for everyone (set by the first arrival)
+};
+
+struct dut_state;
+
 struct run_state {
   const run_options& opts;
   hilt::clock& clk;
@@ -90,6 +111,16 @@ struct run_state {
   bool interrupted = false;
   bool stop_all = false;  // stop_all policy tripped
   std::map<std::string, std::int64_t, std::less<>> metric_ids;
+  std::map<std::string, device_mutex, std::less<>> locks;
+  std::map<std::string, station_barrier, std::less<>> barriers;
+  int walkers = 0;  // DUT coroutines walking the sequence (they all meet at station steps)
+  std::unique_ptr<dut_state> station;  // the pseudo-DUT station steps run as
+
+  void emit(progress_event e) {
+    if (!opts.progress) return;
+    e.t = clk.now_seconds();
+    opts.progress(e);
+  }
 
   std::int64_t metric(std::string_view name, std::string_view unit) {
     const std::string key = fmt::format("{}\x1f{}", name, unit);
@@ -105,7 +136,7 @@ struct dut_state {
   int slot = 0;
   std::string name;
   std::string device_name;
-  std::int64_t dut_id = 0;
+  std::optional<std::int64_t> dut_id;  // empty for the station
   managed_module* module = nullptr;
   std::error_code open_error;
   verdict overall = verdict::pass;
@@ -161,9 +192,50 @@ class context_impl final : public step_context {
   }
 
   void sample(std::string_view metric, std::string_view unit, int lane, double value) override {
-    rs_.rec.add_sample(rs_.run_id, d_.dut_id, rs_.metric(metric, unit), lane,
-                       rs_.clk.now_seconds(), value);
+    rs_.rec.add_sample(rs_.run_id, d_.dut_id.value_or(db::station_dut), rs_.metric(metric, unit),
+                       lane, rs_.clk.now_seconds(), value);
   }
+
+  task<std::shared_ptr<void>> async_lock(std::string_view device_name) override {
+    auto& m = rs_.locks[std::string(device_name)];
+    if (m.locked) {
+      rs_.lg->debug("{}: waiting for {}", d_.name, device_name);
+      co_await asio::async_initiate<const asio::use_awaitable_t<>&, void()>(
+          [&m](auto handler) {
+            // Constructed in place: any_completion_handler must never be move-assigned (Asio 1.26).
+            m.waiters.emplace_back(std::move(handler));
+          },
+          asio::use_awaitable);
+    }
+    m.locked = true;
+    auto* rs = &rs_;
+    const std::string name(device_name);
+    co_return std::shared_ptr<void>(nullptr, [rs, name](void*) {
+      auto& mm = rs->locks[name];
+      if (mm.waiters.empty()) {
+        mm.locked = false;
+        return;
+      }
+      // Hand the instrument straight to the next waiter, in arrival order.
+      auto h = std::move(mm.waiters.front());
+      mm.waiters.pop_front();
+      asio::post(rs->clk.context().get_executor(),
+                 [h = std::move(h)]() mutable { std::move(h)(); });
+    });
+  }
+
+  void progress(clock::time_point until, std::string_view note) override {
+    progress_event e;
+    e.what = progress_event::kind::step_waiting;
+    e.slot = d_.slot;
+    e.dut = d_.name;
+    e.path = path_;
+    e.message = std::string(note);
+    e.until = std::chrono::duration<double>(until).count();
+    rs_.emit(std::move(e));
+  }
+
+  void set_path(std::string p) { path_ = std::move(p); }
 
   void event(severity s, std::string_view kind, std::string_view message,
              std::error_code code) override {
@@ -182,6 +254,7 @@ class context_impl final : public step_context {
   }
 
   void set_identity(const identity& id) override {
+    if (!d_.dut_id) return;  // the station has no identity of its own
     db::dut_record r;
     r.name = d_.name;
     r.device = d_.device_name;
@@ -193,13 +266,14 @@ class context_impl final : public step_context {
     nlohmann::json j(id.extra);
     r.identity_json = j.dump();
     r.status = db::dut_status::running;
-    rs_.rec.update_dut(d_.dut_id, std::move(r));
+    rs_.rec.update_dut(*d_.dut_id, std::move(r));
   }
 
  private:
   run_state& rs_;
   dut_state& d_;
   std::int64_t step_id_;
+  std::string path_;
 };
 
 // Runs a step under its timeout. Device errors come back as outcomes; exceptions escaping a
@@ -248,8 +322,9 @@ bool should_skip(run_state& rs, dut_state& d, const section_ctx& sc) {
   return d.stop_main || rs.stop_all || rs.interrupted;
 }
 
-task<verdict> run_node(run_state& rs, dut_state& d, const step_node& n, const std::string& path,
-                       int ordinal, std::optional<std::int64_t> parent, const section_ctx& sc) {
+// Runs one node (a leaf step with its retries, or a group) for `d`, recording it.
+task<verdict> execute_node(run_state& rs, dut_state& d, const step_node& n, const std::string& path,
+                           int ordinal, std::optional<std::int64_t> parent, const section_ctx& sc) {
   db::step_record sr;
   sr.run_id = rs.run_id;
   sr.dut_id = d.dut_id;
@@ -259,12 +334,6 @@ task<verdict> run_node(run_state& rs, dut_state& d, const step_node& n, const st
   sr.name = n.name;
   sr.type = n.type;
   sr.started_t = rs.clk.now_seconds();
-
-  if (should_skip(rs, d, sc)) {
-    const auto id = rs.rec.begin_step(sr);
-    rs.rec.end_step(id, db::step_verdict::skipped, rs.clk.now_seconds());
-    co_return verdict::skipped;
-  }
 
   if (!n.impl) {  // a group
     const std::optional<std::int64_t> id = rs.rec.begin_step(sr);
@@ -279,34 +348,108 @@ task<verdict> run_node(run_state& rs, dut_state& d, const step_node& n, const st
     sr.started_t = rs.clk.now_seconds();
     const auto id = rs.rec.begin_step(sr);
     context_impl ctx(rs, d, id);
+    ctx.set_path(path);
     if (!sc.stoppable && rs.interrupted) {
       // Cleanup after an interrupt: give the cleanup steps a fresh cancellation state.
       co_await asio::this_coro::reset_cancellation_state();
     }
+    rs.emit({.what = progress_event::kind::step_started, .slot = d.slot, .dut = d.name,
+             .path = path, .step = n.name});
     out = co_await run_leaf(rs, n, ctx);
     const double t_end = rs.clk.now_seconds();
     std::optional<std::int64_t> code;
     if (out.error) code = out.error.value();
     rs.rec.end_step(id, to_db(out.verdict), t_end, code, out.message);
-    const std::string line = fmt::format(
-        "slot {}{}: {}{} -> {}{} ({:.3f} s)", d.slot,
-        d.name == fmt::format("slot{}", d.slot) ? std::string() : " " + d.name, path,
-        n.name == n.type ? std::string() : " (" + n.name + ")", to_string(out.verdict),
-        out.message.empty() ? "" : fmt::format(": {}", out.message), t_end - sr.started_t);
-    rs.lg->info("{}", line);
-    if (rs.opts.progress) rs.opts.progress(line);
+    rs.lg->info("slot {} {}: {} ({}) -> {}{} ({:.3f} s)", d.slot, d.name, path, n.name,
+                to_string(out.verdict), out.message.empty() ? "" : ": " + out.message,
+                t_end - sr.started_t);
+    rs.emit({.what = progress_event::kind::step_finished, .slot = d.slot, .dut = d.name,
+             .path = path, .step = n.name, .verdict = out.verdict, .message = out.message,
+             .duration = t_end - sr.started_t});
     if (out.verdict == verdict::error) {
-      context_impl(rs, d, id).event(severity::error, "step_error",
-                                    fmt::format("{} ({}): {}", path, n.where, out.message),
-                                    out.error);
+      ctx.event(severity::error, "step_error",
+                fmt::format("{} ({}): {}", path, n.where, out.message), out.error);
     }
     const bool ok = out.verdict != verdict::fail && out.verdict != verdict::error;
-    if (ok || rs.interrupted || is_cancellation(out.error) || out.error == errc::cancelled) break;
+    if (ok || rs.interrupted || out.error == errc::cancelled) break;
     if (attempt <= n.retries) {
       rs.lg->info("slot {} {}: {} retry {} of {}", d.slot, d.name, path, attempt, n.retries);
     }
   }
   co_return out.verdict;
+}
+
+// Runs the station step at `path` once for the bench, then releases everyone waiting at it.
+task<void> run_station(run_state& rs, station_barrier& b, const step_node& n,
+                       const std::string& path, int ordinal, const section_ctx& sc) {
+  b.started = true;
+  const std::optional<std::int64_t> no_parent;
+  if (b.any_active && !(sc.stoppable && (rs.interrupted || rs.stop_all))) {
+    b.result = co_await execute_node(rs, *rs.station, n, path, ordinal, no_parent, sc);
+  } else {
+    // Every DUT had stopped (or the run was interrupted): the station step is skipped, but still
+    // recorded, so the report shows it did not run.
+    db::step_record sr;
+    sr.run_id = rs.run_id;
+    sr.ordinal = ordinal;
+    sr.path = path;
+    sr.name = n.name;
+    sr.type = n.type;
+    sr.started_t = rs.clk.now_seconds();
+    const auto id = rs.rec.begin_step(sr);
+    rs.rec.end_step(id, db::step_verdict::skipped, rs.clk.now_seconds());
+    b.result = verdict::skipped;
+  }
+  b.done = true;
+  while (!b.waiters.empty()) {
+    auto h = std::move(b.waiters.front());
+    b.waiters.pop_front();
+    asio::post(rs.clk.context().get_executor(), [h = std::move(h)]() mutable { std::move(h)(); });
+  }
+}
+
+task<verdict> run_node(run_state& rs, dut_state& d, const step_node& n, const std::string& path,
+                       int ordinal, std::optional<std::int64_t> parent, const section_ctx& sc) {
+  const bool skip = should_skip(rs, d, sc);
+  // Inside a station group everything already runs as the station: no second barrier.
+  if (n.station && &d != rs.station.get()) {
+    auto& b = rs.barriers[path];
+    if (!b.run) {
+      b.run = [&rs, &b, &n, path, ordinal, sc]() {
+        return run_station(rs, b, n, path, ordinal, sc);
+      };
+    }
+    ++b.arrived;
+    b.any_active = b.any_active || !skip;
+    if (!b.started && b.arrived >= rs.walkers) {
+      co_await b.run();
+    } else if (!b.done) {
+      rs.emit({.what = progress_event::kind::message, .slot = d.slot, .dut = d.name, .path = path,
+               .step = n.name,
+               .message = fmt::format("waiting at station step {} ({} of {} DUTs here)", path,
+                                      b.arrived, rs.walkers)});
+      co_await asio::async_initiate<const asio::use_awaitable_t<>&, void()>(
+          [&b](auto handler) { b.waiters.emplace_back(std::move(handler)); },
+          asio::use_awaitable);
+    }
+    co_return skip ? verdict::skipped : b.result;
+  }
+
+  if (skip) {
+    db::step_record sr;
+    sr.run_id = rs.run_id;
+    sr.dut_id = d.dut_id;
+    sr.parent_id = parent;
+    sr.ordinal = ordinal;
+    sr.path = path;
+    sr.name = n.name;
+    sr.type = n.type;
+    sr.started_t = rs.clk.now_seconds();
+    const auto id = rs.rec.begin_step(sr);
+    rs.rec.end_step(id, db::step_verdict::skipped, rs.clk.now_seconds());
+    co_return verdict::skipped;
+  }
+  co_return co_await execute_node(rs, d, n, path, ordinal, parent, sc);
 }
 
 task<verdict> run_nodes(run_state& rs, dut_state& d, const std::vector<step_node>& nodes,
@@ -318,9 +461,11 @@ task<verdict> run_nodes(run_state& rs, dut_state& d, const std::vector<step_node
     ++ordinal;
     const std::string path = fmt::format("{}/{}/{}", prefix, ordinal, n.type);
     const verdict r = co_await run_node(rs, d, n, path, ordinal, parent, sc);
-    v = worst(v, r);
-    if (v == verdict::skipped && r == verdict::pass) v = verdict::pass;
-    if (r == verdict::info && v == verdict::skipped) v = verdict::pass;
+    if (r == verdict::info || r == verdict::pass) {
+      if (v == verdict::skipped) v = verdict::pass;
+    } else {
+      v = worst(v, r);
+    }
     if ((r == verdict::fail || r == verdict::error) && sc.stoppable) {
       switch (rs.seq.on_fail) {
         case stop_policy::stop_dut: d.stop_main = true; break;
@@ -350,10 +495,9 @@ task<void> run_dut(run_state& rs, dut_state& d) {
                             d.open_error ? d.open_error.message() : "not a managed module");
     rs.rec.add_event(std::move(e));
     d.overall = verdict::error;
-    if (rs.opts.progress) {
-      rs.opts.progress(fmt::format("slot {} {}: error: cannot open {}", d.slot, d.name,
-                                   d.device_name));
-    }
+    rs.emit({.what = progress_event::kind::dut_finished, .slot = d.slot, .dut = d.name,
+             .verdict = verdict::error,
+             .message = fmt::format("cannot open {}", d.device_name)});
     co_return;
   }
   // Named locals, not temporaries, in the co_await expressions: g++ 12 destroys temporaries
@@ -367,6 +511,20 @@ task<void> run_dut(run_state& rs, dut_state& d) {
   d.overall = worst(d.overall, m);
   const verdict c = co_await run_nodes(rs, d, rs.seq.cleanup, cleanup, top, cleanup_ctx);
   d.overall = worst(d.overall, c);
+  rs.emit({.what = progress_event::kind::dut_finished, .slot = d.slot, .dut = d.name,
+           .verdict = d.overall});
+}
+
+// A DUT stopped walking the sequence (its coroutine died): station steps that were waiting only
+// for it run now.
+void leave_barriers(run_state& rs) {
+  --rs.walkers;
+  for (auto& [path, b] : rs.barriers) {
+    if (!b.started && b.arrived > 0 && b.arrived >= rs.walkers && b.run) {
+      b.started = true;
+      asio::co_spawn(rs.clk.context(), b.run(), asio::detached);
+    }
+  }
 }
 
 std::string runtime_json(const std::map<std::string, std::string>& params) {
@@ -383,18 +541,6 @@ run_summary run_sequence(const run_options& opts, const driver_registry& registr
       opts.fixture.empty() ? default_fixture_path() : opts.fixture;
   const fixture fx = load_fixture(fixture_path, &registry);
   const hilt::sequence seq = seq::load_sequence(opts.sequence, seq::load_options{opts.overrides});
-  auto check_station = [](const auto& self, const std::vector<step_node>& nodes) -> void {
-    for (const auto& n : nodes) {
-      if (n.station) {
-        throw config_error(n.where, fmt::format("station step '{}' is not supported by this "
-                                                "version of the runner", n.type));
-      }
-      self(self, n.children);
-    }
-  };
-  check_station(check_station, seq.setup);
-  check_station(check_station, seq.main);
-  check_station(check_station, seq.cleanup);
   if (fx.duts.empty()) {
     throw config_error(fx.path, "the fixture defines no DUTs ('duts:' is empty or missing)");
   }
@@ -500,12 +646,11 @@ run_summary run_sequence(const run_options& opts, const driver_registry& registr
         lg->warn("signal {} received: {}", sig,
                  signal_count == 1 ? "stopping the steps, running cleanup and safe state"
                                    : "forcing exit after safe state");
-        if (rs.opts.progress) {
-          rs.opts.progress(signal_count == 1
-                               ? "interrupted: stopping, running cleanup, then safe state "
-                                 "(Ctrl-C again to skip cleanup)"
-                               : "interrupted again: safe state, then exit");
-        }
+        rs.emit({.what = progress_event::kind::message,
+                 .message = signal_count == 1
+                                ? "interrupted: stopping, running cleanup, then safe state "
+                                  "(Ctrl-C again to skip cleanup)"
+                                : "interrupted again: safe state, then exit"});
         if (signal_count == 1) {
           for (auto& d : duts) d->cancel.emit(asio::cancellation_type::terminal);
           arm_signals();
@@ -530,10 +675,31 @@ run_summary run_sequence(const run_options& opts, const driver_registry& registr
   // 4. One coroutine per DUT; when the last one ends, safe state and close.
   std::size_t running = duts.size();
   int unsafe = 0;
+  rs.station = std::make_unique<dut_state>();
+  rs.station->name = "station";
+  for (const auto& d : duts) {
+    if (d->module) ++rs.walkers;
+  }
+  // In real time nothing may happen for a long while (a soak): tick the progress display.
+  std::optional<asio::steady_timer> ticker;
+  std::function<void()> arm_ticker;
+  if (mode == clock_mode::real && opts.progress) {
+    ticker.emplace(io);
+    arm_ticker = [&]() {
+      ticker->expires_after(std::chrono::seconds(1));
+      ticker->async_wait([&](const boost::system::error_code& ec) {
+        if (ec || finished) return;
+        rs.emit({.what = progress_event::kind::tick});
+        arm_ticker();
+      });
+    };
+    arm_ticker();
+  }
   auto finish = [&]() -> task<void> {
     unsafe = co_await b->async_safe_state();
     finished = true;
     if (signals) signals->cancel();
+    if (ticker) ticker->cancel();
   };
   for (auto& d : duts) {
     asio::co_spawn(io, run_dut(rs, *d),
@@ -546,6 +712,8 @@ run_summary run_sequence(const run_options& opts, const driver_registry& registr
                              lg->error("slot {}: harness error: {}", dp->slot, ex.what());
                            }
                            dp->overall = verdict::error;
+                           // It will not reach the station steps ahead: do not wait for it.
+                           if (dp->module) leave_barriers(rs);
                          }
                          if (--running == 0) asio::co_spawn(io, finish(), asio::detached);
                        }));
@@ -564,7 +732,7 @@ run_summary run_sequence(const run_options& opts, const driver_registry& registr
       any_error = true;
       st = db::dut_status::error;
     }
-    rec.set_dut_status(d->dut_id, st);
+    rec.set_dut_status(*d->dut_id, st);
   }
   db::run_status status = db::run_status::passed;
   summary.exit_code = exit_code::passed;

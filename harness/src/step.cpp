@@ -78,6 +78,12 @@ std::string_view to_string(severity s) noexcept {
   return "?";
 }
 
+task<std::shared_ptr<void>> step_context::async_lock(std::string_view) {
+  co_return std::shared_ptr<void>();
+}
+
+void step_context::progress(clock::time_point, std::string_view) {}
+
 std::string where(const std::string& file, const YAML::Mark& mark) {
   if (mark.is_null()) return file;
   return fmt::format("{}:{}:{}", file, mark.line + 1, mark.column + 1);

@@ -10,6 +10,7 @@ namespace hilt::seq {
 
 task<step_outcome> wait_step::run(step_context& ctx) const {
   const auto started = ctx.clock().now();
+  ctx.progress(started + duration_, fmt::format("waiting {}", format_duration(duration_)));
   const std::error_code ec = co_await ctx.clock().async_sleep(duration_, asio::use_awaitable);
   if (ec) {
     co_return step_outcome{verdict::error, make_error_code(errc::cancelled),

@@ -230,3 +230,36 @@ TEST(Run, SigintEndsTheRunAsInterruptedAfterSafeState) {
   const auto log = hilt::test::read_file(d / "hilt-logs/run-1.log");
   EXPECT_NE(log.find("safe state: m1 (cmis:emu-i2c:cage1@0x50) safe"), std::string::npos) << log;
 }
+
+TEST(Run, StationStepsRunOnceWhileEveryDutWaits) {
+  temp_dir d;
+  const auto db = (d / "runs.db").string();
+  const auto seq = d.write("station.yaml", R"(sequence: station-demo
+main:
+  - step: wait
+    name: stagger
+    duration: 10 s
+  - step: group
+    name: chamber to 85 C
+    station: true
+    steps:
+      - step: wait
+        name: ramp
+        duration: 30 min
+      - step: log
+        message: at temperature
+  - step: measure
+    monitor: temperature
+)");
+  const auto r = run_hilt({"run", seq, "--db", db});
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  // The station group and its children were recorded once, without a DUT.
+  EXPECT_EQ(query(db, "SELECT count(*) FROM steps WHERE dut_id IS NULL"), "3");
+  EXPECT_EQ(query(db, "SELECT count(*) FROM steps WHERE path = 'main/2/group'"), "1");
+  // Every DUT measured after the station step ended: 10 s + 30 min on the harness clock.
+  EXPECT_EQ(query(db, "SELECT min(started_t) FROM steps WHERE path = 'main/3/measure'"), "1810.0");
+  EXPECT_EQ(query(db, "SELECT count(*) FROM steps WHERE path = 'main/3/measure'"), "4");
+  EXPECT_NE(r.out.find("station: main/2/group/1/wait (ramp) -> pass (1800.000 s)"),
+            std::string::npos)
+      << r.out;
+}

@@ -15,6 +15,7 @@
 #include <string_view>
 #include <vector>
 
+#include "hilt/clock.hpp"
 #include "hilt/device.hpp"
 
 namespace spdlog {
@@ -22,8 +23,6 @@ class logger;
 }
 
 namespace hilt {
-
-class clock;
 
 enum class verdict { pass, marginal, fail, error, skipped, info };
 std::string_view to_string(verdict v) noexcept;
@@ -79,6 +78,16 @@ class step_context {
                      std::error_code code = {}) = 0;
   // Identity of the DUT, once known (the identify step reports it).
   virtual void set_identity(const identity& id) = 0;
+
+  // Exclusive use of a shared instrument (a supply feeding several DUTs, a chamber): two DUTs
+  // never drive one instrument at the same time. Waits (on the harness's own queue, FIFO) until
+  // the instrument is free; the instrument is released when the returned guard is destroyed.
+  // The default (a context without sharing, e.g. in a unit test) does not wait.
+  virtual task<std::shared_ptr<void>> async_lock(std::string_view device_name);
+
+  // Tells the runner what the step is waiting for, for live progress and the ETA: the harness
+  // time it expects to end at and a short note ("soak at 85 C"). Optional; default ignores it.
+  virtual void progress(clock::time_point until, std::string_view note);
 };
 
 // The outcome of one step for one DUT. error is set when a device error stopped the step.
