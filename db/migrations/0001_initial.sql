@@ -175,7 +175,7 @@ CREATE TABLE metrics (
 --   rowid table + UNIQUE index on the key          0.22-0.48 M rows/s  42.9 bytes/row
 --   WITHOUT ROWID, PRIMARY KEY = the key           0.25-0.64 M rows/s  22.6 bytes/row
 --   WITHOUT ROWID, each batch sorted by key        0.51-0.75 M rows/s  22.6 bytes/row
---   the recorder (sorted batches, 32 MiB cache)    0.6-0.76 M samples/s sustained, 1 M samples
+--   the recorder (sorted batches, 32 MiB cache)    0.6-0.8 M samples/s sustained, 1 M samples
 -- Chosen: WITHOUT ROWID with PRIMARY KEY (run_id, dut_id, metric_id, lane, t).
 --   * Resume needs (run, dut, metric, lane, t) unique: the key enforces it at no extra space.
 --   * Reading one series, or the latest value of every series of a run, is a key range scan

@@ -18,6 +18,10 @@
 //   * accepts only a database at exactly schema_version: older ones must be opened read-write
 //     once to be upgraded (older_schema), newer ones need a newer hilt (newer_schema).
 //
+// Logging: hilt_db logs (database created, schema migrated, recorder errors) through the spdlog
+// logger named "db": the application's, if it registered one before the first message;
+// otherwise one created on the default logger's sinks and level.
+//
 // Threading: a database (and its statements) may be used by one thread at a time; it may move
 // between threads. Concurrent access from several threads or processes uses several databases
 // (SQLite WAL lets readers run alongside one writer).

@@ -24,7 +24,7 @@
 //   e.g. a virtual-time soak) producer calls block until the writer has taken the queue. They
 //   never block on a writer that is failing (see Errors), nor at real-time rates. The bound
 //   also bounds durability latency under overload: at most about two queues' worth of writing
-//   (measured on the reference machine with the default 2^17 rows: 0.5-0.7 s).
+//   (measured on the reference machine with the default 2^17 rows: 0.35-0.5 s).
 // * Nothing queued is lost on normal destruction: the destructor writes everything still
 //   queued and joins the writer.
 //
