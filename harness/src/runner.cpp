@@ -333,6 +333,7 @@ task<verdict> execute_node(run_state& rs, dut_state& d, const step_node& n, cons
   sr.path = path;
   sr.name = n.name;
   sr.type = n.type;
+  sr.sweep_point_json = n.sweep_point_json;
   sr.started_t = rs.clk.now_seconds();
 
   if (!n.impl) {  // a group
@@ -395,6 +396,7 @@ task<void> run_station(run_state& rs, station_barrier& b, const step_node& n,
     sr.path = path;
     sr.name = n.name;
     sr.type = n.type;
+    sr.sweep_point_json = n.sweep_point_json;
     sr.started_t = rs.clk.now_seconds();
     const auto id = rs.rec.begin_step(sr);
     rs.rec.end_step(id, db::step_verdict::skipped, rs.clk.now_seconds());
@@ -444,6 +446,7 @@ task<verdict> run_node(run_state& rs, dut_state& d, const step_node& n, const st
     sr.path = path;
     sr.name = n.name;
     sr.type = n.type;
+    sr.sweep_point_json = n.sweep_point_json;
     sr.started_t = rs.clk.now_seconds();
     const auto id = rs.rec.begin_step(sr);
     rs.rec.end_step(id, db::step_verdict::skipped, rs.clk.now_seconds());

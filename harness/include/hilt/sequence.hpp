@@ -26,6 +26,9 @@ struct step_node {
   std::optional<clock::duration> timeout;  // per-step timeout (harness clock)
   int retries = 0;                         // extra attempts after a failure or error
   bool station = false;  // runs once for the bench while the DUTs wait, not once per DUT
+  // For the nodes a loop or sweep expands into: the point of the sweep this node is, as a JSON
+  // object ({"temperature": "85 C", "vcc": "3.465 V"}); recorded with the step. Empty otherwise.
+  std::string sweep_point_json;
 };
 
 enum class stop_policy {
