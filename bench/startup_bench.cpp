@@ -16,7 +16,8 @@ void run_hilt(const std::vector<std::string>& args) {
   std::vector<std::string> s{HILT_BENCH_BINARY};
   s.insert(s.end(), args.begin(), args.end());
   std::vector<char*> argv;
-  for (auto& a : s) argv.push_back(a.data());
+  for (auto& a : s)
+    argv.push_back(a.data());
   argv.push_back(nullptr);
   posix_spawn_file_actions_t fa;
   posix_spawn_file_actions_init(&fa);
@@ -31,10 +32,12 @@ void run_hilt(const std::vector<std::string>& args) {
 }
 
 void BM_hilt_version(benchmark::State& state) {
-  for (auto _ : state) run_hilt({"--version"});
+  for (auto _ : state)
+    run_hilt({"--version"});
 }
 void BM_hilt_drivers(benchmark::State& state) {
-  for (auto _ : state) run_hilt({"drivers"});
+  for (auto _ : state)
+    run_hilt({"drivers"});
 }
 
 }  // namespace

@@ -14,8 +14,9 @@ namespace hilt::cli {
 
 command_fn add_devices(CLI::App& app) {
   auto* cmd = app.add_subcommand(
-      "devices", "Open the bench, probe each device and print its identity (vendor, part number, "
-                 "serial, firmware). No test runs and no device setting is changed");
+      "devices",
+      "Open the bench, probe each device and print its identity (vendor, part number, "
+      "serial, firmware). No test runs and no device setting is changed");
   auto fixture_path = std::make_shared<std::string>();
   auto json = std::make_shared<bool>(false);
   cmd->add_option("--fixture,-f", *fixture_path, "Fixture file (default: the emulated bench)");
@@ -42,13 +43,15 @@ command_fn add_devices(CLI::App& app) {
         io,
         [&]() -> task<void> {
           for (auto& s : b.devices()) {
-            row r{s.name, s.address.text, s.address.driver, "", s.driver_origin, s.calibration_due,
-                  std::nullopt, s.open_error};
+            row r{s.name,          s.address.text,    s.address.driver, "",
+                  s.driver_origin, s.calibration_due, std::nullopt,     s.open_error};
             if (s.device) {
               r.kind = std::string(to_string(s.device->kind()));
               auto id = co_await s.device->async_identify();
-              if (id) r.id = id.value();
-              else r.ec = id.error();
+              if (id)
+                r.id = id.value();
+              else
+                r.ec = id.error();
             }
             rows.push_back(std::move(r));
           }
@@ -60,23 +63,27 @@ command_fn add_devices(CLI::App& app) {
     if (*json) {
       nlohmann::json out = nlohmann::json::array();
       for (const auto& r : rows) {
-        nlohmann::json j{{"name", r.name},     {"address", r.address}, {"driver", r.driver},
-                         {"class", r.kind},    {"origin", r.origin}};
+        nlohmann::json j{{"name", r.name},
+                         {"address", r.address},
+                         {"driver", r.driver},
+                         {"class", r.kind},
+                         {"origin", r.origin}};
         if (!r.calibration_due.empty()) j["calibration_due"] = r.calibration_due;
         if (r.id) {
           j["identity"] = {{"vendor", r.id->vendor},     {"part_number", r.id->part_number},
                            {"serial", r.id->serial},     {"firmware", r.id->firmware},
                            {"revision", r.id->revision}, {"extra", r.id->extra}};
         } else {
-          j["error"] = {{"code", r.ec.value()}, {"name", errc_name(r.ec.value())},
+          j["error"] = {{"code", r.ec.value()},
+                        {"name", errc_name(r.ec.value())},
                         {"message", r.ec.message()}};
         }
         out.push_back(std::move(j));
       }
       fmt::print("{}\n", out.dump(2));
     } else {
-      table t({"DEVICE", "ADDRESS", "CLASS", "VENDOR", "PART NUMBER", "SERIAL", "FIRMWARE",
-               "STATUS"});
+      table t(
+          {"DEVICE", "ADDRESS", "CLASS", "VENDOR", "PART NUMBER", "SERIAL", "FIRMWARE", "STATUS"});
       for (const auto& r : rows) {
         if (r.id) {
           t.row({r.name, r.address, r.kind, r.id->vendor, r.id->part_number, r.id->serial,

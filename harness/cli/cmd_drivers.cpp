@@ -11,8 +11,9 @@ namespace hilt::cli {
 
 command_fn add_drivers(CLI::App& app) {
   auto* cmd = app.add_subcommand(
-      "drivers", "List every registered driver: name, version, device classes, transports and "
-                 "where it came from (built in, or the plugin file)");
+      "drivers",
+      "List every registered driver: name, version, device classes, transports and "
+      "where it came from (built in, or the plugin file)");
   auto json = std::make_shared<bool>(false);
   cmd->add_flag("--json", *json, "Print JSON instead of a table");
   return [json](app_state& st) {
@@ -26,7 +27,8 @@ command_fn add_drivers(CLI::App& app) {
       for (const auto* r : st.registry.all()) {
         const auto& i = r->drv->info();
         nlohmann::json classes = nlohmann::json::array();
-        for (auto c : i.classes) classes.push_back(std::string(to_string(c)));
+        for (auto c : i.classes)
+          classes.push_back(std::string(to_string(c)));
         out["drivers"].push_back({{"name", i.name},
                                   {"version", i.version},
                                   {"description", i.description},
@@ -44,9 +46,11 @@ command_fn add_drivers(CLI::App& app) {
       for (const auto* r : st.registry.all()) {
         const auto& i = r->drv->info();
         std::string classes;
-        for (auto c : i.classes) classes += (classes.empty() ? "" : ",") + std::string(to_string(c));
+        for (auto c : i.classes)
+          classes += (classes.empty() ? "" : ",") + std::string(to_string(c));
         std::string transports;
-        for (const auto& tr : i.transports) transports += (transports.empty() ? "" : ",") + tr;
+        for (const auto& tr : i.transports)
+          transports += (transports.empty() ? "" : ",") + tr;
         t.row({i.name, i.version, classes, transports, r->origin});
       }
       fmt::print("{}", t.str());

@@ -1,4 +1,5 @@
-// hilt run SEQUENCE [--fixture F] [--db PATH] [--set NAME=VALUE]... [--clock real|virtual] [--seed N]
+// hilt run SEQUENCE [--fixture F] [--db PATH] [--set NAME=VALUE]... [--clock real|virtual] [--seed
+// N]
 #include <fmt/format.h>
 #include <unistd.h>
 
@@ -18,8 +19,8 @@ int print_run_summary(const std::string& db_path, std::int64_t run_id);
 namespace {
 
 std::string hms(double s) {
-  return format_duration(std::chrono::duration_cast<clock::duration>(
-      std::chrono::duration<double>(s < 0 ? 0 : s)));
+  return format_duration(
+      std::chrono::duration_cast<clock::duration>(std::chrono::duration<double>(s < 0 ? 0 : s)));
 }
 
 // Live progress. On a terminal: a block with one line per DUT (current step, time in it, time
@@ -48,9 +49,9 @@ class progress_display {
         break;
       }
       case progress_event::kind::step_finished: {
-        const std::string line = fmt::format("{}: {} -> {}{} ({:.3f} s)", who(e), describe(e),
-                                             to_string(e.verdict),
-                                             e.message.empty() ? "" : ": " + e.message, e.duration);
+        const std::string line =
+            fmt::format("{}: {} -> {}{} ({:.3f} s)", who(e), describe(e), to_string(e.verdict),
+                        e.message.empty() ? "" : ": " + e.message, e.duration);
         if (!tty_) {
           print_line(line);
         } else if (e.verdict == verdict::fail || e.verdict == verdict::error) {
@@ -70,10 +71,13 @@ class progress_display {
         break;
       }
       case progress_event::kind::message:
-        if (e.slot == 0 || !tty_) print_line(e.slot ? who(e) + ": " + e.message : e.message);
-        else lines_[e.slot].note = e.message;
+        if (e.slot == 0 || !tty_)
+          print_line(e.slot ? who(e) + ": " + e.message : e.message);
+        else
+          lines_[e.slot].note = e.message;
         break;
-      case progress_event::kind::tick: break;
+      case progress_event::kind::tick:
+        break;
     }
     redraw(false);
   }
@@ -117,7 +121,8 @@ class progress_display {
     last_ = wall;
     erase();
     std::size_t running = 0;
-    for (const auto& [slot, l] : lines_) running += l.finished ? 0 : 1;
+    for (const auto& [slot, l] : lines_)
+      running += l.finished ? 0 : 1;
     fmt::print("harness time {} · {} of {} running\n", hms(now_), running, lines_.size());
     for (const auto& [slot, l] : lines_) {
       std::string timing;
@@ -145,8 +150,9 @@ class progress_display {
 
 command_fn add_run(CLI::App& app) {
   auto* cmd = app.add_subcommand(
-      "run", "Run a sequence on a bench and record every result in the database; prints a "
-             "summary at the end");
+      "run",
+      "Run a sequence on a bench and record every result in the database; prints a "
+      "summary at the end");
   struct opts {
     std::string sequence, fixture, db, clock, operator_name;
     std::vector<std::string> sets;

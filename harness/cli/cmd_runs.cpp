@@ -71,7 +71,7 @@ std::string limit_text(const failed_measurement& m) {
 
 // The verdict of each (step path, slot): the last attempt counts.
 struct matrix {
-  std::vector<std::string> paths;  // in first-seen order
+  std::vector<std::string> paths;            // in first-seen order
   std::map<std::string, std::string> names;  // path -> step name
   std::vector<int> slots;
   std::map<std::pair<std::string, int>, std::string> cell;
@@ -80,7 +80,8 @@ struct matrix {
 matrix step_matrix(const db::run_detail& r) {
   matrix m;
   std::set<std::string> seen;
-  for (const auto& d : r.duts) m.slots.push_back(d.slot);
+  for (const auto& d : r.duts)
+    m.slots.push_back(d.slot);
   for (const auto& s : r.steps) {
     if (seen.insert(s.path).second) {
       m.paths.push_back(s.path);
@@ -119,7 +120,8 @@ void print_text(const db::run_detail& r, db::database& d) {
 
   const auto m = step_matrix(r);
   std::vector<std::string> header{"STEP", "NAME"};
-  for (int s : m.slots) header.push_back(fmt::format("SLOT {}", s));
+  for (int s : m.slots)
+    header.push_back(fmt::format("SLOT {}", s));
   header.push_back("DURATION");
   table steps(header);
   std::map<std::string, double> longest;
@@ -140,16 +142,17 @@ void print_text(const db::run_detail& r, db::database& d) {
   std::vector<std::string> errors;
   for (const auto& s : r.steps) {
     if (s.verdict == db::step_verdict::error) {
-      errors.push_back(fmt::format("  slot {} {}: {}{}", s.slot.value_or(0), s.path,
-                                   s.error_message,
-                                   s.error_code ? fmt::format(" (code {} {})", *s.error_code,
-                                                              errc_name(static_cast<int>(*s.error_code)))
-                                                : ""));
+      errors.push_back(
+          fmt::format("  slot {} {}: {}{}", s.slot.value_or(0), s.path, s.error_message,
+                      s.error_code ? fmt::format(" (code {} {})", *s.error_code,
+                                                 errc_name(static_cast<int>(*s.error_code)))
+                                   : ""));
     }
   }
   if (!errors.empty()) {
     fmt::print("Errors:\n");
-    for (const auto& e : errors) fmt::print("{}\n", e);
+    for (const auto& e : errors)
+      fmt::print("{}\n", e);
     fmt::print("\n");
   }
   const auto bad = non_passing(d, run.id);
@@ -157,16 +160,16 @@ void print_text(const db::run_detail& r, db::database& d) {
     table t({"SLOT", "STEP", "MEASUREMENT", "LANE", "VALUE", "LIMIT", "VERDICT"});
     for (const auto& b : bad) {
       t.row({std::to_string(b.slot), b.step, b.name, b.lane ? std::to_string(*b.lane) : "",
-             b.value ? fmt::format("{:.4g} {}", *b.value, b.unit) : "-", limit_text(b),
-             b.verdict});
+             b.value ? fmt::format("{:.4g} {}", *b.value, b.unit) : "-", limit_text(b), b.verdict});
     }
     fmt::print("Measurements not passing:\n{}\n", t.str());
   }
-  fmt::print("Measurements: {} ({} pass, {} marginal, {} fail, {} error, {} info); events: {} "
-             "({} warning, {} alarm, {} fault, {} error)\n",
-             r.measurements.total(), r.measurements.pass, r.measurements.marginal,
-             r.measurements.fail, r.measurements.error, r.measurements.info, r.events.total(),
-             r.events.warning, r.events.alarm, r.events.fault, r.events.error);
+  fmt::print(
+      "Measurements: {} ({} pass, {} marginal, {} fail, {} error, {} info); events: {} "
+      "({} warning, {} alarm, {} fault, {} error)\n",
+      r.measurements.total(), r.measurements.pass, r.measurements.marginal, r.measurements.fail,
+      r.measurements.error, r.measurements.info, r.events.total(), r.events.warning, r.events.alarm,
+      r.events.fault, r.events.error);
 }
 
 void print_markdown(const db::run_detail& r, db::database& d) {
@@ -176,13 +179,14 @@ void print_markdown(const db::run_detail& r, db::database& d) {
   fmt::print("| sequence | `{}` (sha256 `{:.12}`) |\n", run.sequence_path, run.sequence_sha256);
   fmt::print("| fixture | `{}` (sha256 `{:.12}`) |\n", run.fixture_path, run.fixture_sha256);
   fmt::print("| started / ended | {} / {} |\n", run.started_at, run.ended_at.value_or("—"));
-  fmt::print("| harness time | {} ({} clock, seed {}) |\n", seconds(run.duration_s),
-             run.clock_mode, run.seed ? std::to_string(*run.seed) : "—");
+  fmt::print("| harness time | {} ({} clock, seed {}) |\n", seconds(run.duration_s), run.clock_mode,
+             run.seed ? std::to_string(*run.seed) : "—");
   fmt::print("| hilt / host / operator | {} / {} / {} |\n", run.hilt_version, run.host,
              run.operator_name);
   fmt::print("| closed cleanly | {} |\n\n", run.closed_cleanly ? "yes" : "**no**");
-  fmt::print("## DUTs\n\n| slot | DUT | vendor | part number | serial | result | pass | marginal "
-             "| fail | error |\n|---|---|---|---|---|---|---|---|---|---|\n");
+  fmt::print(
+      "## DUTs\n\n| slot | DUT | vendor | part number | serial | result | pass | marginal "
+      "| fail | error |\n|---|---|---|---|---|---|---|---|---|---|\n");
   for (const auto& u : r.duts) {
     fmt::print("| {} | {} | {} | {} | {} | **{}** | {} | {} | {} | {} |\n", u.slot, u.name,
                u.vendor, u.part_number, u.serial, db::to_string(u.status), u.measurements.pass,
@@ -190,9 +194,11 @@ void print_markdown(const db::run_detail& r, db::database& d) {
   }
   const auto m = step_matrix(r);
   fmt::print("\n## Steps\n\n| step | name |");
-  for (int s : m.slots) fmt::print(" slot {} |", s);
+  for (int s : m.slots)
+    fmt::print(" slot {} |", s);
   fmt::print("\n|---|---|");
-  for (std::size_t i = 0; i < m.slots.size(); ++i) fmt::print("---|");
+  for (std::size_t i = 0; i < m.slots.size(); ++i)
+    fmt::print("---|");
   fmt::print("\n");
   for (const auto& p : m.paths) {
     fmt::print("| `{}` | {} |", p, m.names.at(p));
@@ -204,8 +210,9 @@ void print_markdown(const db::run_detail& r, db::database& d) {
   }
   const auto bad = non_passing(d, run.id);
   if (!bad.empty()) {
-    fmt::print("\n## Measurements not passing\n\n| slot | step | measurement | lane | value | "
-               "limit | limit from | verdict |\n|---|---|---|---|---|---|---|---|\n");
+    fmt::print(
+        "\n## Measurements not passing\n\n| slot | step | measurement | lane | value | "
+        "limit | limit from | verdict |\n|---|---|---|---|---|---|---|---|\n");
     for (const auto& b : bad) {
       fmt::print("| {} | `{}` | {} | {} | {} | {} | `{}` | **{}** |\n", b.slot, b.step, b.name,
                  b.lane ? std::to_string(*b.lane) : "",
@@ -213,11 +220,11 @@ void print_markdown(const db::run_detail& r, db::database& d) {
                  b.source, b.verdict);
     }
   }
-  fmt::print("\n{} measurements ({} pass, {} marginal, {} fail, {} error); {} events ({} alarm, "
-             "{} fault, {} error).\n",
-             r.measurements.total(), r.measurements.pass, r.measurements.marginal,
-             r.measurements.fail, r.measurements.error, r.events.total(), r.events.alarm,
-             r.events.fault, r.events.error);
+  fmt::print(
+      "\n{} measurements ({} pass, {} marginal, {} fail, {} error); {} events ({} alarm, "
+      "{} fault, {} error).\n",
+      r.measurements.total(), r.measurements.pass, r.measurements.marginal, r.measurements.fail,
+      r.measurements.error, r.events.total(), r.events.alarm, r.events.fault, r.events.error);
 }
 
 nlohmann::json to_json(const db::run_detail& r) {
@@ -246,13 +253,14 @@ nlohmann::json to_json(const db::run_detail& r) {
   }
   j["steps"] = nlohmann::json::array();
   for (const auto& s : r.steps) {
-    j["steps"].push_back({{"slot", s.slot ? nlohmann::json(*s.slot) : nlohmann::json()},
-                          {"path", s.path},
-                          {"attempt", s.attempt},
-                          {"verdict", db::to_string(s.verdict)},
-                          {"duration_s", s.duration_s ? nlohmann::json(*s.duration_s) : nlohmann::json()},
-                          {"error_code", s.error_code ? nlohmann::json(*s.error_code) : nlohmann::json()},
-                          {"error", s.error_message}});
+    j["steps"].push_back(
+        {{"slot", s.slot ? nlohmann::json(*s.slot) : nlohmann::json()},
+         {"path", s.path},
+         {"attempt", s.attempt},
+         {"verdict", db::to_string(s.verdict)},
+         {"duration_s", s.duration_s ? nlohmann::json(*s.duration_s) : nlohmann::json()},
+         {"error_code", s.error_code ? nlohmann::json(*s.error_code) : nlohmann::json()},
+         {"error", s.error_message}});
   }
   return j;
 }
@@ -290,18 +298,19 @@ command_fn add_runs(CLI::App& app) {
       if (o->json) {
         nlohmann::json j = nlohmann::json::array();
         for (const auto& r : runs) {
-          j.push_back({{"id", r.id},
-                       {"uuid", r.uuid},
-                       {"sequence", r.sequence_name},
-                       {"started_at", r.started_at},
-                       {"ended_at", r.ended_at ? nlohmann::json(*r.ended_at) : nlohmann::json()},
-                       {"status", db::to_string(r.status)},
-                       {"closed_cleanly", r.closed_cleanly},
-                       {"duts", r.duts},
-                       {"duts_passed", r.duts_passed},
-                       {"duts_failed", r.duts_failed},
-                       {"duts_error", r.duts_error},
-                       {"duration_s", r.duration_s ? nlohmann::json(*r.duration_s) : nlohmann::json()}});
+          j.push_back(
+              {{"id", r.id},
+               {"uuid", r.uuid},
+               {"sequence", r.sequence_name},
+               {"started_at", r.started_at},
+               {"ended_at", r.ended_at ? nlohmann::json(*r.ended_at) : nlohmann::json()},
+               {"status", db::to_string(r.status)},
+               {"closed_cleanly", r.closed_cleanly},
+               {"duts", r.duts},
+               {"duts_passed", r.duts_passed},
+               {"duts_failed", r.duts_failed},
+               {"duts_error", r.duts_error},
+               {"duration_s", r.duration_s ? nlohmann::json(*r.duration_s) : nlohmann::json()}});
         }
         fmt::print("{}\n", j.dump(2));
         return exit_code::passed;
@@ -341,9 +350,12 @@ command_fn add_show(CLI::App& app) {
     try {
       auto d = open_read_only(resolve_db(o->db));
       const auto r = db::load_run(d, o->run);
-      if (o->json) fmt::print("{}\n", to_json(r).dump(2));
-      else if (o->markdown) print_markdown(r, d);
-      else print_text(r, d);
+      if (o->json)
+        fmt::print("{}\n", to_json(r).dump(2));
+      else if (o->markdown)
+        print_markdown(r, d);
+      else
+        print_text(r, d);
       return exit_code::passed;
     } catch (const db::db_error& e) {
       error_line(e.what());

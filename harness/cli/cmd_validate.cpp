@@ -54,8 +54,9 @@ std::map<std::string, std::string> parse_sets(const std::vector<std::string>& se
 
 command_fn add_validate(CLI::App& app) {
   auto* cmd = app.add_subcommand(
-      "validate", "Check sequence and fixture files without touching any device; every problem is "
-                  "printed as file:line:col: message");
+      "validate",
+      "Check sequence and fixture files without touching any device; every problem is "
+      "printed as file:line:col: message");
   auto files = std::make_shared<std::vector<std::string>>();
   auto sets = std::make_shared<std::vector<std::string>>();
   cmd->add_option("files", *files, "Sequence or fixture files (YAML)")->required();
@@ -72,7 +73,8 @@ command_fn add_validate(CLI::App& app) {
       } else if (kind == file_kind::fixture) {
         errors = check_fixture(f, st.registry);
       }
-      for (const auto& e : errors) fmt::print(stderr, "{}\n", e.what());
+      for (const auto& e : errors)
+        fmt::print(stderr, "{}\n", e.what());
       if (errors.empty()) {
         fmt::print("{}: ok ({})\n", f, kind == file_kind::sequence ? "sequence" : "fixture");
       }

@@ -31,9 +31,10 @@ See docs/cli.md for every subcommand.)";
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"hilt: hardware-in-the-loop test harness for optical modules, CPO engines and switch "
-               "ASICs",
-               "hilt"};
+  CLI::App app{
+      "hilt: hardware-in-the-loop test harness for optical modules, CPO engines and switch "
+      "ASICs",
+      "hilt"};
   app.footer(footer);
   app.set_version_flag("--version", std::string("hilt ") + hilt::version);
   app.require_subcommand(1);

@@ -12,10 +12,12 @@ namespace hilt::cli {
 std::string table::str() const {
   std::vector<std::size_t> w(header_.size(), 0);
   auto widen = [&](const std::vector<std::string>& r) {
-    for (std::size_t i = 0; i < r.size() && i < w.size(); ++i) w[i] = std::max(w[i], r[i].size());
+    for (std::size_t i = 0; i < r.size() && i < w.size(); ++i)
+      w[i] = std::max(w[i], r[i].size());
   };
   widen(header_);
-  for (const auto& r : rows_) widen(r);
+  for (const auto& r : rows_)
+    widen(r);
   std::string out;
   auto line = [&](const std::vector<std::string>& r) {
     std::string l;
@@ -24,18 +26,23 @@ std::string table::str() const {
       l += c;
       if (i + 1 < w.size()) l += std::string(w[i] - c.size() + 2, ' ');
     }
-    while (!l.empty() && l.back() == ' ') l.pop_back();
+    while (!l.empty() && l.back() == ' ')
+      l.pop_back();
     out += l + '\n';
   };
   line(header_);
   std::vector<std::string> rule;
-  for (auto n : w) rule.emplace_back(n, '-');
+  for (auto n : w)
+    rule.emplace_back(n, '-');
   line(rule);
-  for (const auto& r : rows_) line(r);
+  for (const auto& r : rows_)
+    line(r);
   return out;
 }
 
-void error_line(const std::string& message) { fmt::print(stderr, "hilt: {}\n", message); }
+void error_line(const std::string& message) {
+  fmt::print(stderr, "hilt: {}\n", message);
+}
 
 std::string resolve_db(const std::string& flag) {
   if (!flag.empty()) return flag;

@@ -1,17 +1,19 @@
 #include "hilt/clock.hpp"
 
+#include <fmt/format.h>
 #include <boost/asio/associated_cancellation_slot.hpp>
 #include <boost/asio/associated_executor.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <fmt/format.h>
 
 #include "hilt/error.hpp"
 
 namespace hilt {
 
 namespace {
-std::error_code cancelled_code() { return std::make_error_code(std::errc::operation_canceled); }
+std::error_code cancelled_code() {
+  return std::make_error_code(std::errc::operation_canceled);
+}
 }  // namespace
 
 struct clock::waiter {
@@ -43,8 +45,8 @@ clock::~clock() {
 
 clock::time_point clock::now() const noexcept {
   if (mode_ == clock_mode::real) {
-    return start_ + std::chrono::duration_cast<duration>(std::chrono::steady_clock::now() -
-                                                         real_epoch_);
+    return start_ +
+           std::chrono::duration_cast<duration>(std::chrono::steady_clock::now() - real_epoch_);
   }
   return duration(virtual_now_ns_.load(std::memory_order_relaxed));
 }

@@ -7,23 +7,31 @@
 namespace hilt {
 
 namespace {
-std::error_code unsupported() { return make_error_code(errc::not_supported); }
+std::error_code unsupported() {
+  return make_error_code(errc::not_supported);
+}
 }  // namespace
 
 std::string_view to_string(device_class c) noexcept {
   switch (c) {
-    case device_class::managed_module: return "managed_module";
-    case device_class::switch_asic: return "switch_asic";
-    case device_class::power_supply: return "power_supply";
-    case device_class::power_monitor: return "power_monitor";
-    case device_class::thermal_chamber: return "thermal_chamber";
+    case device_class::managed_module:
+      return "managed_module";
+    case device_class::switch_asic:
+      return "switch_asic";
+    case device_class::power_supply:
+      return "power_supply";
+    case device_class::power_monitor:
+      return "power_monitor";
+    case device_class::thermal_chamber:
+      return "thermal_chamber";
   }
   return "unknown";
 }
 
 std::optional<device_class> parse_device_class(std::string_view s) noexcept {
-  for (auto c : {device_class::managed_module, device_class::switch_asic, device_class::power_supply,
-                 device_class::power_monitor, device_class::thermal_chamber}) {
+  for (auto c :
+       {device_class::managed_module, device_class::switch_asic, device_class::power_supply,
+        device_class::power_monitor, device_class::thermal_chamber}) {
     if (to_string(c) == s) return c;
   }
   return std::nullopt;
@@ -31,21 +39,30 @@ std::optional<device_class> parse_device_class(std::string_view s) noexcept {
 
 std::string_view to_string(side s) noexcept {
   switch (s) {
-    case side::host: return "host";
-    case side::media: return "media";
-    case side::none: break;
+    case side::host:
+      return "host";
+    case side::media:
+      return "media";
+    case side::none:
+      break;
   }
   return "";
 }
 
 std::string_view to_string(module_state s) noexcept {
   switch (s) {
-    case module_state::low_power: return "ModuleLowPwr";
-    case module_state::powering_up: return "ModulePwrUp";
-    case module_state::ready: return "ModuleReady";
-    case module_state::powering_down: return "ModulePwrDn";
-    case module_state::fault: return "ModuleFault";
-    case module_state::unknown: break;
+    case module_state::low_power:
+      return "ModuleLowPwr";
+    case module_state::powering_up:
+      return "ModulePwrUp";
+    case module_state::ready:
+      return "ModuleReady";
+    case module_state::powering_down:
+      return "ModulePwrDn";
+    case module_state::fault:
+      return "ModuleFault";
+    case module_state::unknown:
+      break;
   }
   return "unknown";
 }
@@ -59,9 +76,9 @@ device::~device() = default;
 
 // The public calls all have the same shape: run the driver's do_* under the watchdog. Without a
 // clock (a bare device in a unit test) there is nothing to time against, so the call runs as is.
-#define HILT_GUARDED(expr, timeout)                                                 \
-  do {                                                                              \
-    if (!context().clock) co_return co_await (expr);                                \
+#define HILT_GUARDED(expr, timeout)                                                         \
+  do {                                                                                      \
+    if (!context().clock) co_return co_await (expr);                                        \
     co_return co_await with_timeout(*context().clock, (expr), timeout_or_default(timeout)); \
   } while (0)
 
@@ -71,8 +88,12 @@ task<result<identity>> device::async_identify(std::optional<duration> timeout) {
 task<std::error_code> device::async_safe_state(std::optional<duration> timeout) {
   HILT_GUARDED(do_safe_state(), timeout);
 }
-task<result<identity>> device::do_identify() { co_return failure(unsupported()); }
-task<std::error_code> device::do_safe_state() { co_return unsupported(); }
+task<result<identity>> device::do_identify() {
+  co_return failure(unsupported());
+}
+task<std::error_code> device::do_safe_state() {
+  co_return unsupported();
+}
 
 // managed_module
 task<result<module_state>> managed_module::async_module_state(std::optional<duration> timeout) {
@@ -93,12 +114,18 @@ task<result<std::vector<monitor_reading>>> managed_module::async_read_monitors(
     std::optional<duration> timeout) {
   HILT_GUARDED(do_read_monitors(), timeout);
 }
-task<result<module_state>> managed_module::do_module_state() { co_return failure(unsupported()); }
+task<result<module_state>> managed_module::do_module_state() {
+  co_return failure(unsupported());
+}
 task<result<module_state>> managed_module::do_set_low_power(bool) {
   co_return failure(unsupported());
 }
-task<std::error_code> managed_module::do_power_up() { co_return unsupported(); }
-task<std::error_code> managed_module::do_set_tx_disable(lane_mask, bool) { co_return unsupported(); }
+task<std::error_code> managed_module::do_power_up() {
+  co_return unsupported();
+}
+task<std::error_code> managed_module::do_set_tx_disable(lane_mask, bool) {
+  co_return unsupported();
+}
 task<result<std::vector<monitor_reading>>> managed_module::do_read_monitors() {
   co_return failure(unsupported());
 }
@@ -116,7 +143,9 @@ task<std::error_code> managed_module::do_safe_state() {
 task<result<double>> switch_asic::async_die_temperature(std::optional<duration> timeout) {
   HILT_GUARDED(do_die_temperature(), timeout);
 }
-task<result<double>> switch_asic::do_die_temperature() { co_return failure(unsupported()); }
+task<result<double>> switch_asic::do_die_temperature() {
+  co_return failure(unsupported());
+}
 
 // power_supply
 task<result<double>> power_supply::async_set_voltage(int channel, double volts,
@@ -139,13 +168,21 @@ task<result<double>> power_supply::async_measure_current(int channel,
                                                          std::optional<duration> timeout) {
   HILT_GUARDED(do_measure_current(channel), timeout);
 }
-task<result<double>> power_supply::do_set_voltage(int, double) { co_return failure(unsupported()); }
+task<result<double>> power_supply::do_set_voltage(int, double) {
+  co_return failure(unsupported());
+}
 task<result<double>> power_supply::do_set_current_limit(int, double) {
   co_return failure(unsupported());
 }
-task<std::error_code> power_supply::do_set_output(int, bool) { co_return unsupported(); }
-task<result<double>> power_supply::do_measure_voltage(int) { co_return failure(unsupported()); }
-task<result<double>> power_supply::do_measure_current(int) { co_return failure(unsupported()); }
+task<std::error_code> power_supply::do_set_output(int, bool) {
+  co_return unsupported();
+}
+task<result<double>> power_supply::do_measure_voltage(int) {
+  co_return failure(unsupported());
+}
+task<result<double>> power_supply::do_measure_current(int) {
+  co_return failure(unsupported());
+}
 task<std::error_code> power_supply::do_safe_state() {
   std::error_code first;
   for (int ch = 1; ch <= channel_count(); ++ch) {
@@ -159,8 +196,12 @@ task<std::error_code> power_supply::do_safe_state() {
 task<result<rail_reading>> power_monitor::async_read_rail(std::optional<duration> timeout) {
   HILT_GUARDED(do_read_rail(), timeout);
 }
-task<result<rail_reading>> power_monitor::do_read_rail() { co_return failure(unsupported()); }
-task<std::error_code> power_monitor::do_safe_state() { co_return std::error_code{}; }
+task<result<rail_reading>> power_monitor::do_read_rail() {
+  co_return failure(unsupported());
+}
+task<std::error_code> power_monitor::do_safe_state() {
+  co_return std::error_code{};
+}
 
 // thermal_chamber
 task<result<double>> thermal_chamber::async_set_setpoint(double celsius,
@@ -170,12 +211,19 @@ task<result<double>> thermal_chamber::async_set_setpoint(double celsius,
 task<result<double>> thermal_chamber::async_read_temperature(std::optional<duration> timeout) {
   HILT_GUARDED(do_read_temperature(), timeout);
 }
-task<std::error_code> thermal_chamber::async_set_running(bool run, std::optional<duration> timeout) {
+task<std::error_code> thermal_chamber::async_set_running(bool run,
+                                                         std::optional<duration> timeout) {
   HILT_GUARDED(do_set_running(run), timeout);
 }
-task<result<double>> thermal_chamber::do_set_setpoint(double) { co_return failure(unsupported()); }
-task<result<double>> thermal_chamber::do_read_temperature() { co_return failure(unsupported()); }
-task<std::error_code> thermal_chamber::do_set_running(bool) { co_return unsupported(); }
+task<result<double>> thermal_chamber::do_set_setpoint(double) {
+  co_return failure(unsupported());
+}
+task<result<double>> thermal_chamber::do_read_temperature() {
+  co_return failure(unsupported());
+}
+task<std::error_code> thermal_chamber::do_set_running(bool) {
+  co_return unsupported();
+}
 task<std::error_code> thermal_chamber::do_safe_state() {
   auto r = co_await do_set_setpoint(safe_setpoint());
   co_return r ? std::error_code{} : r.error();

@@ -33,7 +33,8 @@ constexpr code_entry entries[] = {
     {errc::unreachable, "unreachable", "device unreachable"},
     {errc::instrument_error, "instrument_error", "instrument reported an error"},
     {errc::limit_refused, "limit_refused", "refused by a fixture safety limit"},
-    {errc::state_timeout, "state_timeout", "state machine did not reach the expected state in time"},
+    {errc::state_timeout, "state_timeout",
+     "state machine did not reach the expected state in time"},
     {errc::lock_lost, "lock_lost", "PRBS checker lost lock"},
     {errc::disconnected, "disconnected", "device disconnected"},
 };

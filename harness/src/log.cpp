@@ -15,7 +15,8 @@ namespace {
 
 struct state {
   std::mutex mu;
-  std::shared_ptr<spdlog::sinks::dist_sink_mt> dist = std::make_shared<spdlog::sinks::dist_sink_mt>();
+  std::shared_ptr<spdlog::sinks::dist_sink_mt> dist =
+      std::make_shared<spdlog::sinks::dist_sink_mt>();
   std::shared_ptr<spdlog::sinks::sink> console;
   std::shared_ptr<spdlog::sinks::sink> run_file;
   spdlog::level::level_enum console_level = spdlog::level::warn;
@@ -47,9 +48,9 @@ void init(spdlog::level::level_enum console_level) {
 
 spdlog::level::level_enum parse_level(std::string_view text) {
   static constexpr std::pair<std::string_view, spdlog::level::level_enum> levels[] = {
-      {"trace", spdlog::level::trace}, {"debug", spdlog::level::debug},
-      {"info", spdlog::level::info},   {"warn", spdlog::level::warn},
-      {"warning", spdlog::level::warn}, {"error", spdlog::level::err},
+      {"trace", spdlog::level::trace},       {"debug", spdlog::level::debug},
+      {"info", spdlog::level::info},         {"warn", spdlog::level::warn},
+      {"warning", spdlog::level::warn},      {"error", spdlog::level::err},
       {"critical", spdlog::level::critical}, {"off", spdlog::level::off}};
   for (auto [name, lvl] : levels) {
     if (name == text) return lvl;

@@ -30,7 +30,8 @@ const registered_driver* driver_registry::find(std::string_view name) const noex
 std::vector<const registered_driver*> driver_registry::all() const {
   std::vector<const registered_driver*> out;
   out.reserve(drivers_.size());
-  for (const auto& [name, d] : drivers_) out.push_back(&d);
+  for (const auto& [name, d] : drivers_)
+    out.push_back(&d);
   return out;  // std::map: already sorted by name
 }
 
@@ -84,8 +85,9 @@ std::optional<plugin_problem> driver_registry::load_plugin(const std::filesystem
   auto abi = reinterpret_cast<abi_fn>(::dlsym(h, "hilt_plugin_abi_version"));
   auto reg = reinterpret_cast<reg_fn>(::dlsym(h, "hilt_plugin_register"));
   if (!abi || !reg) {
-    return plugin_problem{f, "not a hilt plugin: missing hilt_plugin_abi_version or "
-                             "hilt_plugin_register (use the HILT_PLUGIN macro)"};
+    return plugin_problem{f,
+                          "not a hilt plugin: missing hilt_plugin_abi_version or "
+                          "hilt_plugin_register (use the HILT_PLUGIN macro)"};
   }
   const int v = abi();
   if (v != plugin_abi_version) {
@@ -107,11 +109,12 @@ std::optional<plugin_problem> driver_registry::load_plugin(const std::filesystem
   if (scratch.drivers_.empty()) return plugin_problem{f, "plugin registered no driver"};
   for (const auto& [name, d] : scratch.drivers_) {
     if (const auto* existing = find(name)) {
-      return plugin_problem{f, fmt::format("driver '{}' is already registered by {}", name,
-                                           existing->origin)};
+      return plugin_problem{
+          f, fmt::format("driver '{}' is already registered by {}", name, existing->origin)};
     }
   }
-  for (auto& [name, d] : scratch.drivers_) drivers_.emplace(name, std::move(d));
+  for (auto& [name, d] : scratch.drivers_)
+    drivers_.emplace(name, std::move(d));
   handles_.push_back(std::move(handle));
   return std::nullopt;
 }

@@ -8,12 +8,18 @@ namespace hilt {
 
 std::string_view to_string(verdict v) noexcept {
   switch (v) {
-    case verdict::pass: return "pass";
-    case verdict::marginal: return "marginal";
-    case verdict::fail: return "fail";
-    case verdict::error: return "error";
-    case verdict::skipped: return "skipped";
-    case verdict::info: return "info";
+    case verdict::pass:
+      return "pass";
+    case verdict::marginal:
+      return "marginal";
+    case verdict::fail:
+      return "fail";
+    case verdict::error:
+      return "error";
+    case verdict::skipped:
+      return "skipped";
+    case verdict::info:
+      return "info";
   }
   return "?";
 }
@@ -21,28 +27,42 @@ std::string_view to_string(verdict v) noexcept {
 namespace {
 int rank(verdict v) noexcept {
   switch (v) {
-    case verdict::error: return 4;
-    case verdict::fail: return 3;
-    case verdict::marginal: return 2;
-    case verdict::pass: return 1;
+    case verdict::error:
+      return 4;
+    case verdict::fail:
+      return 3;
+    case verdict::marginal:
+      return 2;
+    case verdict::pass:
+      return 1;
     case verdict::info:
-    case verdict::skipped: return 0;
+    case verdict::skipped:
+      return 0;
   }
   return 0;
 }
 }  // namespace
 
-verdict worst(verdict a, verdict b) noexcept { return rank(b) > rank(a) ? b : a; }
+verdict worst(verdict a, verdict b) noexcept {
+  return rank(b) > rank(a) ? b : a;
+}
 
 std::string_view to_string(limit::comparator c) noexcept {
   switch (c) {
-    case limit::comparator::none: return "none";
-    case limit::comparator::ge: return "ge";
-    case limit::comparator::le: return "le";
-    case limit::comparator::range: return "range";
-    case limit::comparator::eq: return "eq";
-    case limit::comparator::tol_abs: return "tol_abs";
-    case limit::comparator::tol_pct: return "tol_pct";
+    case limit::comparator::none:
+      return "none";
+    case limit::comparator::ge:
+      return "ge";
+    case limit::comparator::le:
+      return "le";
+    case limit::comparator::range:
+      return "range";
+    case limit::comparator::eq:
+      return "eq";
+    case limit::comparator::tol_abs:
+      return "tol_abs";
+    case limit::comparator::tol_pct:
+      return "tol_pct";
   }
   return "?";
 }
@@ -68,12 +88,18 @@ verdict judge(const limit& l, double value) noexcept {
 
 std::string_view to_string(severity s) noexcept {
   switch (s) {
-    case severity::debug: return "debug";
-    case severity::info: return "info";
-    case severity::warning: return "warning";
-    case severity::alarm: return "alarm";
-    case severity::fault: return "fault";
-    case severity::error: return "error";
+    case severity::debug:
+      return "debug";
+    case severity::info:
+      return "info";
+    case severity::warning:
+      return "warning";
+    case severity::alarm:
+      return "alarm";
+    case severity::fault:
+      return "fault";
+    case severity::error:
+      return "error";
   }
   return "?";
 }

@@ -13,8 +13,12 @@ using hilt::test::temp_dir;
 namespace {
 const std::string plugin_dir = HILT_TEST_PLUGIN_DIR;
 const std::string bad_plugin_dir = HILT_TEST_BAD_PLUGIN_DIR;
-std::string fixture() { return (source_dir() / "fixtures/emulated-bench.yaml").string(); }
-std::string smoke() { return (source_dir() / "sequences/library/smoke.yaml").string(); }
+std::string fixture() {
+  return (source_dir() / "fixtures/emulated-bench.yaml").string();
+}
+std::string smoke() {
+  return (source_dir() / "sequences/library/smoke.yaml").string();
+}
 }  // namespace
 
 TEST(Cli, VersionAndHelp) {
@@ -91,7 +95,8 @@ TEST(Cli, BadPluginIsReportedAgainstItsFileAndSkipped) {
   const auto r = run_hilt({"drivers"}, {{"HILT_PLUGIN_PATH", bad_plugin_dir + ":" + plugin_dir}});
   EXPECT_EQ(r.exit_code, 0);
   EXPECT_NE(r.out.find("cmis"), std::string::npos);
-  EXPECT_NE(r.err.find("hilt: plugin " + bad_plugin_dir + "/wrong_abi.so skipped: plugin ABI "
+  EXPECT_NE(r.err.find("hilt: plugin " + bad_plugin_dir +
+                       "/wrong_abi.so skipped: plugin ABI "
                        "version 42, this hilt needs 1"),
             std::string::npos)
       << r.err;
@@ -157,7 +162,8 @@ TEST(Cli, DevicesNamesADeviceThatDoesNotAnswer) {
 emulation:
   modules:
     - bus: cage1
-      profile: )" + (source_dir() / "fixtures/profiles/qsfpdd-400g-dr4.yaml").string() + R"(
+      profile: )" + (source_dir() / "fixtures/profiles/qsfpdd-400g-dr4.yaml").string() +
+                                       R"(
 devices:
   - name: present
     address: cmis:emu-i2c:cage1@0x50
@@ -169,7 +175,6 @@ duts:
 )");
   const auto r = run_hilt({"devices", "--fixture", f});
   EXPECT_EQ(r.exit_code, 3) << r.out << r.err;
-  EXPECT_NE(r.err.find("hilt: empty (cmis:emu-i2c:cage1@0x51): identify failed"),
-            std::string::npos)
+  EXPECT_NE(r.err.find("hilt: empty (cmis:emu-i2c:cage1@0x51): identify failed"), std::string::npos)
       << r.err;
 }

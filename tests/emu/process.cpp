@@ -27,9 +27,11 @@ std::vector<std::string> make_env(const std::map<std::string, std::string>& extr
   all.erase("HILT_DB");
   all.erase("HILT_FIXTURE");
   all.erase("HILT_PLUGIN_PATH");
-  for (const auto& [k, v] : extra) all[k] = v;
+  for (const auto& [k, v] : extra)
+    all[k] = v;
   std::vector<std::string> out;
-  for (const auto& [k, v] : all) out.push_back(k + "=" + v);
+  for (const auto& [k, v] : all)
+    out.push_back(k + "=" + v);
   return out;
 }
 
@@ -39,11 +41,13 @@ int spawn(const std::vector<std::string>& args, const std::filesystem::path& out
   std::vector<std::string> argv_s{HILT_TEST_BINARY};
   argv_s.insert(argv_s.end(), args.begin(), args.end());
   std::vector<char*> argv;
-  for (auto& a : argv_s) argv.push_back(a.data());
+  for (auto& a : argv_s)
+    argv.push_back(a.data());
   argv.push_back(nullptr);
   auto env_s = make_env(env);
   std::vector<char*> envp;
-  for (auto& e : env_s) envp.push_back(e.data());
+  for (auto& e : env_s)
+    envp.push_back(e.data());
   envp.push_back(nullptr);
 
   posix_spawn_file_actions_t fa;
@@ -61,7 +65,9 @@ int spawn(const std::vector<std::string>& args, const std::filesystem::path& out
 
 }  // namespace
 
-std::filesystem::path source_dir() { return HILT_TEST_SOURCE_DIR; }
+std::filesystem::path source_dir() {
+  return HILT_TEST_SOURCE_DIR;
+}
 
 std::string read_file(const std::filesystem::path& p) {
   std::ifstream in(p, std::ios::binary);
@@ -70,7 +76,9 @@ std::string read_file(const std::filesystem::path& p) {
   return ss.str();
 }
 
-std::string first_line(const std::string& s) { return s.substr(0, s.find('\n')); }
+std::string first_line(const std::string& s) {
+  return s.substr(0, s.find('\n'));
+}
 
 int spawn_hilt(const std::vector<std::string>& args, const std::filesystem::path& out,
                const std::filesystem::path& err, const std::map<std::string, std::string>& env) {

@@ -21,7 +21,8 @@ process_result run_hilt(const std::vector<std::string>& args,
 
 // Starts hilt in the background; returns its pid. Output goes to the given files.
 int spawn_hilt(const std::vector<std::string>& args, const std::filesystem::path& out,
-               const std::filesystem::path& err, const std::map<std::string, std::string>& env = {});
+               const std::filesystem::path& err,
+               const std::map<std::string, std::string>& env = {});
 // Waits for a pid started by spawn_hilt; returns its exit code (128 + signal if killed).
 int wait_hilt(int pid);
 

@@ -17,7 +17,9 @@ using hilt::test::temp_dir;
 
 namespace {
 
-std::string smoke() { return (source_dir() / "sequences/library/smoke.yaml").string(); }
+std::string smoke() {
+  return (source_dir() / "sequences/library/smoke.yaml").string();
+}
 
 // A one-value SQL query on a database file.
 std::string query(const std::string& db, const std::string& sql) {
@@ -53,7 +55,8 @@ TEST(Run, SmokeOnTheEmulatedBenchIsRecordedAndShown) {
   const auto wall = std::chrono::steady_clock::now() - t0;
   ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
   // Progress lines, then the summary.
-  EXPECT_NE(r.out.find("slot 1: setup/1/identify (identify module) -> pass"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("slot 1: setup/1/identify (identify module) -> pass"), std::string::npos)
+      << r.out;
   EXPECT_NE(r.out.find("Run 1: smoke — passed (exit 0)"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("EMU8D0000004"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("run 1 passed"), std::string::npos) << r.out;
@@ -62,23 +65,27 @@ TEST(Run, SmokeOnTheEmulatedBenchIsRecordedAndShown) {
   EXPECT_LT(wall, std::chrono::seconds(60));
   EXPECT_GE(std::stod(query(db, "SELECT duration_s FROM runs WHERE id = 1")), 7200.0);
 
-  EXPECT_EQ(query(db, "SELECT status || ',' || closed_cleanly || ',' || exit_code || ',' || "
-                      "clock_mode || ',' || seed FROM runs"),
+  EXPECT_EQ(query(db,
+                  "SELECT status || ',' || closed_cleanly || ',' || exit_code || ',' || "
+                  "clock_mode || ',' || seed FROM runs"),
             "passed,1,0,virtual,1");
   EXPECT_EQ(query(db, "SELECT length(sequence_sha256) FROM runs"), "64");
   EXPECT_EQ(query(db, "SELECT count(*) FROM duts WHERE status = 'ok'"), "4");
   EXPECT_EQ(query(db, "SELECT serial FROM duts WHERE slot = 3"), "EMU8D0000003");
   EXPECT_EQ(query(db, "SELECT count(*) FROM run_devices"), "4");
   EXPECT_EQ(query(db, "SELECT count(*) FROM steps WHERE verdict = 'running'"), "0");
-  EXPECT_EQ(query(db, "SELECT count(*) FROM v_measurement_verdicts WHERE measurement = "
-                      "'temperature' AND verdict IN ('pass','marginal')"),
+  EXPECT_EQ(query(db,
+                  "SELECT count(*) FROM v_measurement_verdicts WHERE measurement = "
+                  "'temperature' AND verdict IN ('pass','marginal')"),
             "4");
   // Every verdict stores the limit it was judged against, and where the limit came from.
-  EXPECT_EQ(query(db, "SELECT comparator || ' ' || limit_high FROM measurements WHERE name = "
-                      "'temperature' LIMIT 1"),
+  EXPECT_EQ(query(db,
+                  "SELECT comparator || ' ' || limit_high FROM measurements WHERE name = "
+                  "'temperature' LIMIT 1"),
             "range 70.0");
-  EXPECT_NE(query(db, "SELECT limit_source FROM measurements WHERE name = 'temperature' "
-                      "LIMIT 1")
+  EXPECT_NE(query(db,
+                  "SELECT limit_source FROM measurements WHERE name = 'temperature' "
+                  "LIMIT 1")
                 .find("smoke.yaml:"),
             std::string::npos);
   // The per-run log file.
@@ -130,7 +137,8 @@ TEST(Run, AModuleThatCannotBeOpenedErrorsOnlyItsDut) {
 emulation:
   modules:
     - bus: cage1
-      profile: )" + (source_dir() / "fixtures/profiles/qsfpdd-400g-dr4.yaml").string() + R"(
+      profile: )" + (source_dir() / "fixtures/profiles/qsfpdd-400g-dr4.yaml").string() +
+                                       R"(
 devices:
   - name: present
     address: cmis:emu-i2c:cage1@0x50
@@ -155,8 +163,8 @@ TEST(Run, BadInputIsRefusedBeforeAnythingRuns) {
   const auto db = (d / "runs.db").string();
   auto r = run_hilt({"run", (d / "absent.yaml").string(), "--db", db});
   EXPECT_EQ(r.exit_code, 2);
-  EXPECT_EQ(r.err, "hilt: " + (d / "absent.yaml").string() +
-                       ": cannot read: No such file or directory\n");
+  EXPECT_EQ(r.err,
+            "hilt: " + (d / "absent.yaml").string() + ": cannot read: No such file or directory\n");
   r = run_hilt({"run", smoke(), "--db", db, "--set", "nope=1"});
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.err.find("nope"), std::string::npos) << r.err;
@@ -215,7 +223,8 @@ TEST(Run, SigintEndsTheRunAsInterruptedAfterSafeState) {
   for (int i = 0; i < 200; ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
     if (std::filesystem::exists(d / "out") &&
-        hilt::test::read_file(d / "out").find("setup/1/identify (identify module) -> pass") != std::string::npos) {
+        hilt::test::read_file(d / "out").find("setup/1/identify (identify module) -> pass") !=
+            std::string::npos) {
       break;
     }
   }

@@ -85,12 +85,16 @@ class hwmon_driver final : public hilt::driver {
   }
 
  private:
-  hilt::driver_info info_{"sample-hwmon", "1.0.0",
+  hilt::driver_info info_{"sample-hwmon",
+                          "1.0.0",
                           "Linux hwmon sensors as a power monitor (sample plugin)",
-                          {hilt::device_class::power_monitor}, {"sysfs"}};
+                          {hilt::device_class::power_monitor},
+                          {"sysfs"}};
 };
 
-void register_drivers(hilt::plugin_registrar& r) { r.add(std::make_shared<hwmon_driver>()); }
+void register_drivers(hilt::plugin_registrar& r) {
+  r.add(std::make_shared<hwmon_driver>());
+}
 
 }  // namespace
 

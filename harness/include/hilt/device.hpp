@@ -119,8 +119,14 @@ class device {
 };
 
 // CMIS module state (CMIS 5.x Table 8-7) and SFF-8636 equivalents mapped onto it.
-enum class module_state { unknown = 0, low_power = 1, powering_up = 2, ready = 3, powering_down = 4,
-                          fault = 5 };
+enum class module_state {
+  unknown = 0,
+  low_power = 1,
+  powering_up = 2,
+  ready = 3,
+  powering_down = 4,
+  fault = 5
+};
 std::string_view to_string(module_state s) noexcept;
 
 // A managed optical module (pluggable, CPO optical engine, external laser source).
@@ -131,13 +137,15 @@ class managed_module : public device {
 
   task<result<module_state>> async_module_state(std::optional<duration> timeout = {});
   // Requests (true) or releases (false) low power; returns the module state after the request.
-  task<result<module_state>> async_set_low_power(bool low_power, std::optional<duration> timeout = {});
+  task<result<module_state>> async_set_low_power(bool low_power,
+                                                 std::optional<duration> timeout = {});
   // Brings the module to ModuleReady honouring its advertised timings.
   task<std::error_code> async_power_up(std::optional<duration> timeout = {});
   task<std::error_code> async_set_tx_disable(lane_mask lanes, bool disable,
                                              std::optional<duration> timeout = {});
   // Every monitor the module implements, with units (temperature, Vcc, per-lane bias/power).
-  task<result<std::vector<monitor_reading>>> async_read_monitors(std::optional<duration> timeout = {});
+  task<result<std::vector<monitor_reading>>> async_read_monitors(
+      std::optional<duration> timeout = {});
   // Number of host lanes (for lane selection); 0 if unknown.
   virtual int lane_count() const noexcept { return 0; }
 
@@ -168,10 +176,12 @@ class power_supply : public device {
   device_class kind() const noexcept override { return device_class::power_supply; }
 
   // Each setter returns the value the instrument reports back (requested vs actual).
-  task<result<double>> async_set_voltage(int channel, double volts, std::optional<duration> timeout = {});
+  task<result<double>> async_set_voltage(int channel, double volts,
+                                         std::optional<duration> timeout = {});
   task<result<double>> async_set_current_limit(int channel, double amps,
                                                std::optional<duration> timeout = {});
-  task<std::error_code> async_set_output(int channel, bool on, std::optional<duration> timeout = {});
+  task<std::error_code> async_set_output(int channel, bool on,
+                                         std::optional<duration> timeout = {});
   task<result<double>> async_measure_voltage(int channel, std::optional<duration> timeout = {});
   task<result<double>> async_measure_current(int channel, std::optional<duration> timeout = {});
   virtual int channel_count() const noexcept { return 1; }

@@ -44,10 +44,10 @@ struct progress_event {
     tick,           // nothing happened, but time passed (real time: once a second)
   };
   kind what = kind::message;
-  int slot = 0;          // 0: the station
-  std::string dut;       // DUT name
-  std::string path;      // step path "main/2/measure"
-  std::string step;      // step display name
+  int slot = 0;      // 0: the station
+  std::string dut;   // DUT name
+  std::string path;  // step path "main/2/measure"
+  std::string step;  // step display name
   hilt::verdict verdict = verdict::info;
   std::string message;
   double t = 0;                 // harness time now, seconds since the run started
@@ -70,8 +70,8 @@ struct run_options {
 
 struct run_summary {
   std::int64_t run_id = 0;
-  int exit_code = 0;    // hilt::exit_code
-  std::string status;   // passed, failed, error, interrupted
+  int exit_code = 0;   // hilt::exit_code
+  std::string status;  // passed, failed, error, interrupted
   std::filesystem::path log_file;
   double duration_s = 0;       // harness clock
   double wall_duration_s = 0;  // wall clock

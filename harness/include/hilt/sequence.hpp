@@ -18,11 +18,11 @@
 namespace hilt {
 
 struct step_node {
-  std::string type;   // "identify", "wait", "measure", "group", ...
-  std::string name;   // display name; defaults to the type
-  std::string where;  // "file:line:col"
-  std::shared_ptr<const step> impl;  // null for a group
-  std::vector<step_node> children;   // a group's steps
+  std::string type;                        // "identify", "wait", "measure", "group", ...
+  std::string name;                        // display name; defaults to the type
+  std::string where;                       // "file:line:col"
+  std::shared_ptr<const step> impl;        // null for a group
+  std::vector<step_node> children;         // a group's steps
   std::optional<clock::duration> timeout;  // per-step timeout (harness clock)
   int retries = 0;                         // extra attempts after a failure or error
   bool station = false;  // runs once for the bench while the DUTs wait, not once per DUT
@@ -40,8 +40,8 @@ enum class stop_policy {
 struct sequence {
   std::string name;
   std::string description;
-  std::string path;  // as given on the command line
-  std::string text;  // the file's bytes, stored with the run
+  std::string path;                               // as given on the command line
+  std::string text;                               // the file's bytes, stored with the run
   std::map<std::string, std::string> parameters;  // resolved: name -> value as written
   std::vector<step_node> setup, main, cleanup;    // cleanup always runs
   stop_policy on_fail = stop_policy::stop_dut;

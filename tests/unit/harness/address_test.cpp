@@ -27,11 +27,13 @@ void expect_message(const char* text, const char* message) {
 }
 
 TEST(Address, BadAddressesSayWhy) {
-  expect_message("cmis", "bad device address 'cmis': expected DRIVER:TRANSPORT:TARGET, e.g. "
-                         "cmis:emu-i2c:port1@0x50");
+  expect_message("cmis",
+                 "bad device address 'cmis': expected DRIVER:TRANSPORT:TARGET, e.g. "
+                 "cmis:emu-i2c:port1@0x50");
   expect_message(":x:y", "bad device address ':x:y': the driver name before ':' is empty");
-  expect_message("cmis:emu-i2c:", "bad device address 'cmis:emu-i2c:': the target after the "
-                                  "driver/transport is empty");
+  expect_message("cmis:emu-i2c:",
+                 "bad device address 'cmis:emu-i2c:': the target after the "
+                 "driver/transport is empty");
   expect_message("a:b:c?flag", "bad device address 'a:b:c?flag': option 'flag' is not key=value");
 }
 
@@ -49,6 +51,7 @@ TEST(I2cTarget, ParsesAndChecksTheAddressRange) {
     return std::string("no error");
   };
   EXPECT_EQ(msg("port1"), "bad I2C target 'port1': expected BUS@ADDRESS, e.g. port1@0x50");
-  EXPECT_EQ(msg("port1@0x80"), "bad I2C target 'port1@0x80': 7-bit address must be within 0x03..0x77");
+  EXPECT_EQ(msg("port1@0x80"),
+            "bad I2C target 'port1@0x80': 7-bit address must be within 0x03..0x77");
   EXPECT_EQ(msg("port1@zz"), "bad I2C target 'port1@zz': the address after '@' is not a number");
 }

@@ -45,7 +45,8 @@ TEST(VirtualClock, ManyShortWaitsAddUpExactly) {
   asio::io_context io;
   hilt::clock clk(io, hilt::clock_mode::virtual_time);
   run_on(clk, [&]() -> asio::awaitable<void> {
-    for (int i = 0; i < 3600; ++i) co_await clk.async_sleep(1s, asio::use_awaitable);
+    for (int i = 0; i < 3600; ++i)
+      co_await clk.async_sleep(1s, asio::use_awaitable);
   });
   EXPECT_EQ(clk.now(), hilt::clock::duration(1h));
   EXPECT_EQ(clk.jumps(), 3600u);
@@ -55,7 +56,8 @@ TEST(VirtualClock, StartsAtTheGivenOffset) {
   asio::io_context io;
   hilt::clock clk(io, hilt::clock_mode::virtual_time, 5h);
   EXPECT_EQ(clk.now(), hilt::clock::duration(5h));
-  run_on(clk, [&]() -> asio::awaitable<void> { co_await clk.async_sleep(1h, asio::use_awaitable); });
+  run_on(clk,
+         [&]() -> asio::awaitable<void> { co_await clk.async_sleep(1h, asio::use_awaitable); });
   EXPECT_EQ(clk.now(), hilt::clock::duration(6h));
 }
 

@@ -134,8 +134,8 @@ TEST_F(FixtureTest, MissingFileSaysCannotRead) {
     hilt::load_fixture(dir_ / "absent.yaml");
     FAIL();
   } catch (const hilt::config_error& e) {
-    EXPECT_EQ(std::string(e.what()), (dir_ / "absent.yaml").string() +
-                                         ": cannot read: No such file or directory");
+    EXPECT_EQ(std::string(e.what()),
+              (dir_ / "absent.yaml").string() + ": cannot read: No such file or directory");
   }
 }
 

@@ -13,13 +13,20 @@ TEST(Units, ParsesTheQuantitiesSequencesUse) {
     dimension dim;
   };
   const c cases[] = {
-      {"5 min", 300, dimension::time},         {"168 h", 604800, dimension::time},
-      {"85 C", 85, dimension::temperature},    {"3.3 V", 3.3, dimension::voltage},
-      {"12 W", 12, dimension::power},          {"-3.5 dBm", -3.5, dimension::power_dbm},
-      {"2.4e-4", 2.4e-4, dimension::none},     {"450 mA", 0.45, dimension::current},
-      {"10 %", 10, dimension::percent},        {"250 ms", 0.25, dimension::time},
-      {"106.25 Gb/s", 106.25e9, dimension::bit_rate}, {"+1.5 dB", 1.5, dimension::ratio_db},
-      {"300 K", 26.85, dimension::temperature}, {"1310 nm", 1310e-9, dimension::length},
+      {"5 min", 300, dimension::time},
+      {"168 h", 604800, dimension::time},
+      {"85 C", 85, dimension::temperature},
+      {"3.3 V", 3.3, dimension::voltage},
+      {"12 W", 12, dimension::power},
+      {"-3.5 dBm", -3.5, dimension::power_dbm},
+      {"2.4e-4", 2.4e-4, dimension::none},
+      {"450 mA", 0.45, dimension::current},
+      {"10 %", 10, dimension::percent},
+      {"250 ms", 0.25, dimension::time},
+      {"106.25 Gb/s", 106.25e9, dimension::bit_rate},
+      {"+1.5 dB", 1.5, dimension::ratio_db},
+      {"300 K", 26.85, dimension::temperature},
+      {"1310 nm", 1310e-9, dimension::length},
       {"5s", 5, dimension::time},
   };
   for (const auto& k : cases) {

@@ -12,7 +12,9 @@ class dup final : public hilt::driver {
  private:
   hilt::driver_info info_{"sample-hwmon", "0.0.1", "impostor", {}, {}};
 };
-void reg(hilt::plugin_registrar& r) { r.add(std::make_shared<dup>()); }
+void reg(hilt::plugin_registrar& r) {
+  r.add(std::make_shared<dup>());
+}
 }  // namespace
 
 HILT_PLUGIN(reg)

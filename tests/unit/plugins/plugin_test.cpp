@@ -98,8 +98,9 @@ TEST(Plugins, NonPluginSharedObjectIsRefused) {
   hilt::driver_registry reg;
   const auto p = reg.load_plugin(bad_dir / "no_symbols.so");
   ASSERT_TRUE(p);
-  EXPECT_EQ(p->message, "not a hilt plugin: missing hilt_plugin_abi_version or "
-                        "hilt_plugin_register (use the HILT_PLUGIN macro)");
+  EXPECT_EQ(p->message,
+            "not a hilt plugin: missing hilt_plugin_abi_version or "
+            "hilt_plugin_register (use the HILT_PLUGIN macro)");
 }
 
 TEST(Plugins, ThrowingRegistrationIsReportedAndLeavesNothing) {

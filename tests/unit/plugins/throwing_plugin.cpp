@@ -4,7 +4,9 @@
 #include "hilt/driver.hpp"
 
 namespace {
-void reg(hilt::plugin_registrar&) { throw std::runtime_error("cannot find my calibration table"); }
+void reg(hilt::plugin_registrar&) {
+  throw std::runtime_error("cannot find my calibration table");
+}
 }  // namespace
 
 HILT_PLUGIN(reg)
