@@ -5,6 +5,7 @@
 #include "cli.hpp"
 #include "hilt/error.hpp"
 #include "hilt/fixture.hpp"
+#include "hilt/seq/fixture_check.hpp"
 #include "hilt/seq/loader.hpp"
 #include "hilt/seq/parse.hpp"
 #include "hilt/step.hpp"
@@ -61,15 +62,32 @@ command_fn add_validate(CLI::App& app) {
   auto sets = std::make_shared<std::vector<std::string>>();
   cmd->add_option("files", *files, "Sequence or fixture files (YAML)")->required();
   cmd->add_option("--set", *sets, "Override a sequence parameter, NAME=VALUE (repeatable)");
-  return [files, sets](app_state& st) {
+  auto fixture_path = std::make_shared<std::string>();
+  cmd->add_option("--fixture,-f", *fixture_path,
+                  "Also check each sequence against this bench: its DUT selection and the devices "
+                  "its steps need");
+  return [files, sets, fixture_path](app_state& st) {
     st.load_drivers();
     const auto overrides = parse_sets(*sets);
+    std::optional<fixture> fx;
+    if (!fixture_path->empty()) {
+      try {
+        fx = load_fixture(*fixture_path, &st.registry);
+      } catch (const config_error& e) {
+        fmt::print(stderr, "{}\n", e.what());
+        return exit_code::bad_input;
+      }
+    }
     std::size_t problems = 0;
     for (const auto& f : *files) {
       std::vector<config_error> errors;
       const auto kind = sniff(f, errors);
       if (kind == file_kind::sequence) {
         errors = seq::check_sequence(f, seq::load_options{overrides});
+        if (errors.empty() && fx) {
+          errors = seq::check_sequence_against_fixture(
+              seq::load_sequence(f, seq::load_options{overrides}), *fx);
+        }
       } else if (kind == file_kind::fixture) {
         errors = check_fixture(f, st.registry);
       }

@@ -18,6 +18,7 @@
 #include <csignal>
 #include <cstdlib>
 #include <deque>
+#include <set>
 #include <nlohmann/json.hpp>
 
 #include "hilt/bench.hpp"
@@ -25,6 +26,7 @@
 #include "hilt/fixture.hpp"
 #include "hilt/log.hpp"
 #include "hilt/sequence.hpp"
+#include "hilt/seq/fixture_check.hpp"
 #include "hilt/seq/loader.hpp"
 #include "hilt/version.hpp"
 
@@ -139,6 +141,7 @@ struct dut_state {
   std::optional<std::int64_t> dut_id;  // empty for the station
   managed_module* module = nullptr;
   std::error_code open_error;
+  std::optional<hilt::identity> identity;  // as last reported by set_identity (identify)
   verdict overall = verdict::pass;
   bool stop_main = false;  // stop_dut policy tripped for this DUT
   asio::cancellation_signal cancel;
@@ -253,8 +256,13 @@ class context_impl final : public step_context {
     rs_.lg->log(lvl, "{}: {}: {}", d_.name, kind, message);
   }
 
+  const identity* dut_identity() const override {
+    return d_.identity ? &*d_.identity : nullptr;
+  }
+
   void set_identity(const identity& id) override {
     if (!d_.dut_id) return;  // the station has no identity of its own
+    d_.identity = id;
     db::dut_record r;
     r.name = d_.name;
     r.device = d_.device_name;
@@ -544,6 +552,11 @@ run_summary run_sequence(const run_options& opts, const driver_registry& registr
       opts.fixture.empty() ? default_fixture_path() : opts.fixture;
   const fixture fx = load_fixture(fixture_path, &registry);
   const hilt::sequence seq = seq::load_sequence(opts.sequence, seq::load_options{opts.overrides});
+  if (auto problems = seq::check_sequence_against_fixture(seq, fx); !problems.empty()) {
+    throw problems.front();
+  }
+  std::set<int> selected;  // the DUT slots the sequence runs on (its `duts:`)
+  for (const auto& d : seq::select_duts(seq, fx)) selected.insert(d.slot);
   if (fx.duts.empty()) {
     throw config_error(fx.path, "the fixture defines no DUTs ('duts:' is empty or missing)");
   }
@@ -612,6 +625,7 @@ run_summary run_sequence(const run_options& opts, const driver_registry& registr
   run_state rs{opts, clk, *b, rec, seq, run_id};
   std::vector<std::unique_ptr<dut_state>> duts;
   for (const auto& fd : b->duts()) {
+    if (!selected.contains(fd.slot)) continue;
     auto d = std::make_unique<dut_state>();
     d->slot = fd.slot;
     d->name = fd.name;

@@ -8,6 +8,7 @@
 #include <charconv>
 #include <set>
 
+#include "hilt/seq/limit_sets.hpp"
 #include "hilt/seq/limits.hpp"
 #include "hilt/seq/step_util.hpp"
 
@@ -22,53 +23,6 @@ std::string lane_list(const std::set<int>& lanes) {
   for (int l : lanes)
     out.push_back(std::to_string(l));
   return join(out);
-}
-
-// One lane entry, already substituted: "3" or "1-4".
-bool parse_lane_item(parse_context& ctx, const YAML::Node& node, std::string_view t,
-                     std::set<int>& out) {
-  auto number = [](std::string_view n, int& v) {
-    auto [p, ec] = std::from_chars(n.data(), n.data() + n.size(), v);
-    return ec == std::errc{} && p == n.data() + n.size() && v >= 1 && v <= max_lane;
-  };
-  int a = 0, b = 0;
-  if (const auto dash = t.find('-'); dash != std::string_view::npos && dash > 0) {
-    if (number(t.substr(0, dash), a) && number(t.substr(dash + 1), b) && a <= b) {
-      for (int l = a; l <= b; ++l)
-        out.insert(l);
-      return true;
-    }
-  } else if (number(t, a)) {
-    out.insert(a);
-    return true;
-  }
-  ctx.error(node, fmt::format("lanes: expected 'all', a lane number from 1 to {}, a range like "
-                              "'1-4' or a list of them, got '{}'",
-                              max_lane, t));
-  return false;
-}
-
-// lanes: all | 3 | "1-4" | [1, 2, "5-8"]. An empty result means every lane.
-std::optional<std::vector<int>> parse_lanes(parse_context& ctx, const YAML::Node& node) {
-  std::set<int> lanes;
-  bool ok = true;
-  if (node.IsSequence()) {
-    if (node.size() == 0) {
-      ctx.error(node, "lanes: expected at least one lane, got an empty list");
-      return std::nullopt;
-    }
-    for (const auto& item : node) {
-      auto s = ctx.read_text(item, "lanes");
-      ok = s && parse_lane_item(ctx, item, *s, lanes) && ok;
-    }
-  } else {
-    auto s = ctx.read_text(node, "lanes");
-    if (!s) return std::nullopt;
-    if (*s == "all") return std::vector<int>{};
-    ok = parse_lane_item(ctx, node, *s, lanes);
-  }
-  if (!ok) return std::nullopt;
-  return std::vector<int>(lanes.begin(), lanes.end());
 }
 
 std::string per_lane_monitors() {
@@ -111,7 +65,7 @@ std::shared_ptr<const step> parse_measure(parse_context& ctx, const step_spec& s
                 fmt::format("lanes: monitor '{}' is module-level; lanes apply to per-lane "
                             "monitors ({})",
                             info->name, per_lane_monitors()));
-    } else if (auto lanes = parse_lanes(ctx, l->value)) {
+    } else if (auto lanes = parse_lanes(ctx, l->value, max_lane)) {
       cfg.lanes = std::move(*lanes);
     }
   }
@@ -128,12 +82,17 @@ std::shared_ptr<const step> parse_measure(parse_context& ctx, const step_spec& s
     }
   }
 
-  if (const auto* l = spec.options.find("limit")) {
+  {
     // With an unknown monitor the dimension cannot be checked; its error is already reported, so
     // check the limit on its own (any dimension) to still catch its mistakes.
     std::span<const dimension> dims;
     if (info != nullptr) dims = info->dimensions;
-    cfg.limit = parse_limit(ctx, l->value, dims);
+    const std::string measured =
+        fmt::format("monitor '{}'", info != nullptr ? info->name : std::string_view("?"));
+    if (auto choice = read_limit_choice(ctx, spec, dims, measured)) {
+      cfg.limit = std::move(choice->fixed);
+      cfg.named_limit = std::move(choice->ref);
+    }
   }
 
   if (ctx.error_count() != errors_before || cfg.monitor.empty()) return nullptr;
@@ -145,6 +104,14 @@ std::shared_ptr<const step> parse_measure(parse_context& ctx, const step_spec& s
 task<step_outcome> measure_step::run(step_context& ctx) const {
   managed_module* m = ctx.module();
   if (m == nullptr) co_return no_dut("measure");
+  // The limit for this DUT: the one written in the sequence, or the one its part number chooses.
+  const resolved_limit chosen =
+      resolve_limit(limit_choice{config_.limit, config_.named_limit}, ctx.dut_identity());
+  if (!chosen.error.empty()) {
+    co_return step_outcome{verdict::error, make_error_code(errc::invalid_argument),
+                           fmt::format("{}: {}", describe_device(*m), chosen.error)};
+  }
+  const std::optional<hilt::limit>& lim = chosen.limit;
   auto readings = co_await m->async_read_monitors();
   if (!readings) co_return device_failure(*m, "read monitors", readings.error());
 
@@ -182,7 +149,7 @@ task<step_outcome> measure_step::run(step_context& ctx) const {
   }
 
   // Convert everything before recording anything, so a bad unit does not leave half a step.
-  const dimension target = config_.limit ? limit_dimension(*config_.limit) : dimension::none;
+  const dimension target = lim ? limit_dimension(*lim) : dimension::none;
   std::vector<measurement> out;
   for (const monitor_reading* r : selected) {
     std::string why;
@@ -193,17 +160,16 @@ task<step_outcome> measure_step::run(step_context& ctx) const {
           fmt::format("{}: read monitors: monitor '{}' lane {} has a unit hilt does not know: {}",
                       describe_device(*m), r->name, r->lane, why)};
     }
-    measurement meas{r->name,      r->lane, r->side, q->value, std::string(base_unit(q->dim)),
-                     config_.limit};
-    if (config_.limit) {
+    measurement meas{r->name, r->lane, r->side, q->value, std::string(base_unit(q->dim)), lim};
+    if (lim) {
       auto v = convert(*q, target);
       if (!v) {
         co_return step_outcome{
             verdict::error, make_error_code(errc::bad_reply),
             fmt::format("{}: monitor '{}' is reported in '{}' ({}), which cannot be compared with "
                         "the limit at {} ({})",
-                        describe_device(*m), r->name, r->unit, to_string(q->dim),
-                        config_.limit->source, to_string(target))};
+                        describe_device(*m), r->name, r->unit, to_string(q->dim), lim->source,
+                        to_string(target))};
       }
       meas.value = *v;
       meas.unit = std::string(base_unit(target));
@@ -237,7 +203,7 @@ step_type measure_step_type() {
   return step_type{
       .name = "measure",
       .summary = "read a monitor and record it per lane, judged against a limit",
-      .options = {"monitor", "lanes", "side", "limit"},
+      .options = {"monitor", "lanes", "side", "limit", "limit_ref"},
       .needs_dut = true,
       .children_key = {},
       .parse = parse_measure,

@@ -5,16 +5,20 @@
 //     lanes: all                        # per-lane monitors only: all (default), 3, [1, 2], "1-4"
 //     side: media                       # host | media (default: both)
 //     limit: { min: -6 dBm, max: 4 dBm, marginal: 1 dB }
+//     # or a named limit from the sequence's limit sets, chosen by the DUT's part number:
+//     #   limit_ref: tx_power          (the same as  limit: ${limits.tx_power})
 //
 // Values are recorded in base units (A, W, C, V, dBm, ...), see hilt/seq/limits.hpp. A monitor the
 // module does not report, or a requested lane it does not report, is a step error whose message
 // lists what the module does report.
 #pragma once
 
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "hilt/seq/limit_sets.hpp"
 #include "hilt/seq/step_registry.hpp"
 #include "hilt/step.hpp"
 
@@ -24,9 +28,10 @@ class measure_step final : public step {
  public:
   struct config {
     std::string monitor;
-    std::vector<int> lanes;          // empty: every lane the module reports
-    std::optional<hilt::side> side;  // empty: every side
-    std::optional<hilt::limit> limit;
+    std::vector<int> lanes;                        // empty: every lane the module reports
+    std::optional<hilt::side> side;                // empty: every side
+    std::optional<hilt::limit> limit;              // written in the sequence
+    std::shared_ptr<const limit_ref> named_limit;  // or chosen per DUT from the limit sets
   };
 
   explicit measure_step(config c) : config_(std::move(c)) {}

@@ -6,11 +6,16 @@
 #include <array>
 #include <cctype>
 #include <cerrno>
+#include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <memory>
 #include <optional>
 
+#include <nlohmann/json.hpp>
+
+#include "hilt/seq/fixture_check.hpp"
+#include "hilt/seq/limit_sets.hpp"
 #include "hilt/seq/parse.hpp"
 #include "hilt/seq/step_registry.hpp"
 
@@ -19,18 +24,109 @@ namespace hilt::seq {
 namespace {
 
 constexpr int max_group_depth = 32;  // deeper is a mistake, and a hostile file must not recurse
+// Loops expand at load time; past this many step nodes a sequence is a mistake (or hostile), and
+// memory must stay bounded.
+constexpr std::size_t max_expanded_steps = 100000;
 
 struct loader {
   parse_context& ctx;
   const step_registry& registry;
+  // The points of the loops around the step being parsed, outermost first: (variable, value).
+  std::vector<std::pair<std::string, loop_plan::value>> points;
+  std::size_t nodes = 0;  // step nodes made so far, loops expanded
 
   std::string type_list() const { return join(registry.names()); }
 
   std::optional<step_node> parse_step(const YAML::Node& item, bool in_station);
   std::vector<step_node> parse_steps(const YAML::Node& list, std::string_view what, bool required,
                                      bool in_station);
+  std::vector<step_node> expand_loop(const loop_plan& plan, const YAML::Node& body,
+                                     std::string_view what, bool station, const YAML::Node& at,
+                                     std::string_view type);
+  std::string point_json() const;
   void parse_parameters(const yaml_map& top, const load_options& opts);
 };
+
+std::string loader::point_json() const {
+  if (points.empty()) return {};
+  nlohmann::ordered_json j = nlohmann::ordered_json::object();
+  for (const auto& [name, v] : points) {
+    if (v.number) {
+      double d = 0;
+      try {
+        d = std::stod(v.text);
+      } catch (const std::exception&) {
+        j[name] = v.text;
+        continue;
+      }
+      if (d == static_cast<double>(static_cast<long long>(d)) && std::abs(d) < 9e15) {
+        j[name] = static_cast<long long>(d);
+      } else {
+        j[name] = d;
+      }
+    } else {
+      j[name] = v.text;
+    }
+  }
+  return j.dump();
+}
+
+// "line 3, column 5" for a "file:3:5" of this file (messages about another place in it).
+std::string line_column(const std::string& where) {
+  const std::size_t col = where.rfind(':');
+  const std::size_t line = col == std::string::npos ? col : where.rfind(':', col - 1);
+  if (line == std::string::npos) return where;
+  return fmt::format("line {}, column {}", where.substr(line + 1, col - line - 1),
+                     where.substr(col + 1));
+}
+
+std::vector<step_node> loader::expand_loop(const loop_plan& plan, const YAML::Node& body,
+                                           std::string_view what, bool station,
+                                           const YAML::Node& at, std::string_view type) {
+  std::vector<step_node> out;
+  // One name, one meaning: a loop variable shadows neither a parameter nor an enclosing loop's.
+  if (auto it = ctx.parameters().find(plan.variable); it != ctx.parameters().end()) {
+    if (it->second.loop) {
+      ctx.error(plan.variable_node,
+                fmt::format("{}: '{}' is already the variable of an enclosing loop (named at {}); "
+                            "give this one another name{}",
+                            type, plan.variable, line_column(it->second.where),
+                            type == "repeat" ? " with 'index:'" : ""));
+    } else {
+      ctx.error(plan.variable_node,
+                fmt::format("{}: '{}' is already a parameter of the sequence (declared at {}); "
+                            "give the loop variable another name",
+                            type, plan.variable, line_column(it->second.where)));
+    }
+    return out;
+  }
+  const std::string var_where = ctx.where(plan.variable_node);
+  for (const auto& v : plan.values) {
+    const std::size_t errors_before = ctx.error_count();
+    ctx.bind(plan.variable, v.text, var_where);
+    points.emplace_back(plan.variable, v);
+    step_node pass;
+    pass.type = plan.point_type;
+    pass.name = fmt::format("{}={}", plan.variable, v.text);
+    pass.where = ctx.where(at);
+    pass.station = station;
+    pass.sweep_point_json = point_json();
+    ++nodes;
+    pass.children = parse_steps(body, what, /*required=*/true, station);
+    points.pop_back();
+    ctx.unbind(plan.variable);
+    // A mistake in the body is the same mistake at every point: report it once.
+    if (ctx.error_count() != errors_before) break;
+    out.push_back(std::move(pass));
+    if (nodes > max_expanded_steps) {
+      ctx.error(at, fmt::format("{}: the sequence expands to more than {} steps (loops multiply "
+                                "their bodies); use fewer points or split the sequence",
+                                type, max_expanded_steps));
+      break;
+    }
+  }
+  return out;
+}
 
 std::vector<step_node> loader::parse_steps(const YAML::Node& list, std::string_view what,
                                            bool required, bool in_station) {
@@ -96,7 +192,8 @@ std::optional<step_node> loader::parse_step(const YAML::Node& item, bool in_stat
     std::vector<std::string> accepted = type->options;
     if (!type->children_key.empty()) accepted.push_back(type->children_key);
     accepted.insert(accepted.end(), common_step_keys().begin(), common_step_keys().end());
-    unknown = keys->reject_unknown(accepted, "option", fmt::format("for step '{}'", type->name));
+    unknown = keys->reject_unknown(accepted, "option", fmt::format("for step '{}'", type->name),
+                                   type->unknown_option_note);
   }
 
   // Common keys are checked even when the type is unknown: their mistakes are independent.
@@ -136,15 +233,28 @@ std::optional<step_node> loader::parse_step(const YAML::Node& item, bool in_stat
                                      type->name));
   }
   node.station = station;
+  node.sweep_point_json = point_json();  // the point of the loops around it, if any
+  ++nodes;
 
+  const step_spec spec{type->name, item, *keys, station, unknown, node.timeout};
   if (!type->children_key.empty()) {
     const auto* e = keys->find(type->children_key);
+    std::optional<loop_plan> plan;
+    if (type->plan) plan = type->plan(ctx, spec);
     if (e == nullptr) {
-      ctx.error(item, fmt::format("step '{}' needs '{}:' (a list of steps)", type->name,
-                                  type->children_key));
+      if (!misspelt(unknown, type->children_key)) {
+        ctx.error(item, fmt::format("step '{}' needs '{}:' (a list of steps)", type->name,
+                                    type->children_key));
+      }
     } else if (ctx.depth >= max_group_depth) {
       ctx.error(e->key_node,
                 fmt::format("steps are nested more than {} groups deep", max_group_depth));
+    } else if (type->plan) {
+      if (plan) {
+        ++ctx.depth;
+        node.children = expand_loop(*plan, e->value, type->children_key, station, item, type->name);
+        --ctx.depth;
+      }
     } else {
       ++ctx.depth;
       node.children = parse_steps(e->value, type->children_key, /*required=*/true, station);
@@ -153,22 +263,16 @@ std::optional<step_node> loader::parse_step(const YAML::Node& item, bool in_stat
   }
 
   if (type->parse) {
-    const step_spec spec{type->name, item, *keys, station, unknown};
     node.impl = type->parse(ctx, spec);
     if (!node.impl && ctx.error_count() == errors_before) {
       ctx.error(item, fmt::format("step '{}' could not be parsed", type->name));  // parser bug
     }
   }
+  // The step reads its own timeout: a timeout is its result (a failed condition), not an error.
+  if (type->handles_timeout) node.timeout.reset();
   if (ctx.error_count() != errors_before) return std::nullopt;
+  if (type->name == "identify") ctx.identified = true;  // limits by part number may follow
   return node;
-}
-
-bool is_parameter_name(std::string_view s) {
-  if (s.empty() || !(std::isalpha(static_cast<unsigned char>(s[0])) || s[0] == '_')) return false;
-  for (char c : s) {
-    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_')) return false;
-  }
-  return true;
 }
 
 void loader::parse_parameters(const yaml_map& top, const load_options& opts) {
@@ -328,6 +432,12 @@ void parse_document(loader& ld, const YAML::Node& root, const load_options& opts
                                      : stop_policy::stop_dut;
     }
   }
+  if (const auto* e = top.find("limits")) {
+    ctx.set_limits(load_limit_library(ctx, e->value, seq.path));
+  }
+  if (const auto* e = top.find("duts")) {
+    (void)read_dut_selection(ctx, e->value);  // matched against the fixture before a run
+  }
   if (const auto* e = top.find("setup")) {
     seq.setup = ld.parse_steps(e->value, "setup", /*required=*/false, /*in_station=*/false);
   }
@@ -418,7 +528,8 @@ analysis analyse_file(const std::filesystem::path& file, const load_options& opt
 }  // namespace
 
 const std::vector<std::string>& top_level_keys() {
-  static const std::vector<std::string> keys{"sequence", "description", "parameters", "on_fail",
+  static const std::vector<std::string> keys{"sequence", "description", "parameters",
+                                             "limits",   "duts",        "on_fail",
                                              "setup",    "main",        "cleanup"};
   return keys;
 }

@@ -102,8 +102,16 @@ std::string protect_references(std::string_view text) {
     if (i > 0 && out[i - 1] == '$') continue;  // "$${" is an escaped, literal "${"
     std::size_t j = i + 2;
     if (j >= out.size() || !is_name_start(out[j])) continue;  // malformed: reported on use
-    while (j < out.size() && is_name_char(out[j]))
-      ++j;
+    for (;;) {
+      while (j < out.size() && is_name_char(out[j]))
+        ++j;
+      // A dotted name (`limits.tx_power`): each part is a name.
+      if (j + 1 < out.size() && out[j] == '.' && is_name_start(out[j + 1])) {
+        ++j;
+        continue;
+      }
+      break;
+    }
     if (j >= out.size() || out[j] != '}') continue;
     out[i + 1] = ref_open;
     out[j] = ref_close;
@@ -125,6 +133,14 @@ std::string display(std::string_view text) {
     }
   }
   return out;
+}
+
+bool is_parameter_name(std::string_view s) {
+  if (s.empty() || !is_name_start(s[0])) return false;
+  for (char c : s) {
+    if (!is_name_char(c)) return false;
+  }
+  return true;
 }
 
 std::string join(std::span<const std::string> items, std::string_view separator) {
@@ -190,12 +206,40 @@ void parse_context::error(const YAML::Mark& at, const std::string& message) {
     error_in_file(message);
     return;
   }
-  errors_.push_back(
-      {at.line + 1, at.column + 1, errors_.size(), config_error(where(at), display(message))});
+  add(at.line + 1, at.column + 1, config_error(where(at), display(message)));
 }
 
 void parse_context::error_in_file(const std::string& message) {
-  errors_.push_back({0, 0, errors_.size(), config_error(file_, display(message))});
+  add(0, 0, config_error(file_, display(message)));
+}
+
+void parse_context::error_elsewhere(const YAML::Mark& at, const config_error& e) {
+  if (at.is_null()) {
+    add(0, 0, e);
+  } else {
+    add(at.line + 1, at.column + 1, e);
+  }
+}
+
+void parse_context::add(int line, int column, config_error e) {
+  // The message carries its place: "file:line:col: message". Said already: drop it.
+  if (!reported_.insert(e.what()).second) return;
+  errors_.push_back({line, column, errors_.size(), std::move(e)});
+}
+
+void parse_context::bind(const std::string& name, const std::string& value,
+                         const std::string& where) {
+  parameter p;
+  p.name = name;
+  p.value = value;
+  p.where = where;
+  p.has_value = true;
+  p.loop = true;
+  params_[name] = std::move(p);
+}
+
+void parse_context::unbind(const std::string& name) {
+  params_.erase(name);
 }
 
 std::vector<config_error> parse_context::errors() const {
@@ -246,17 +290,26 @@ std::optional<std::string> parse_context::substitute(const YAML::Node& node,
       const std::size_t close = raw.find(ref_close, i);
       const std::string name = raw.substr(i + 2, close - i - 2);
       auto it = params_.find(name);
-      if (it == params_.end()) {
-        std::vector<std::string> declared;
+      if (name.starts_with("limits.")) {
+        error(locate(node.Mark(), ref_start, refs_seen),
+              fmt::format("'${{{}}}' is a limit from the limit sets, not text: it can only be the "
+                          "whole value of 'limit:' (limit: ${{{}}}), or write limit_ref: {}",
+                          name, name, name.substr(7)));
+        ok = false;
+      } else if (it == params_.end()) {
+        std::vector<std::string> declared, loops;
         for (const auto& [n, p] : params_)
-          declared.push_back(n);
+          (p.loop ? loops : declared).push_back(n);
+        std::vector<std::string> all = declared;
+        all.insert(all.end(), loops.begin(), loops.end());
         std::string msg = fmt::format("unknown parameter '${{{}}}'", name);
-        if (declared.empty()) {
+        if (all.empty()) {
           msg += ": this sequence declares no parameters (declare it under 'parameters:')";
         } else {
-          const std::string near = nearest(name, declared);
+          const std::string near = nearest(name, all);
           if (!near.empty()) msg += fmt::format(" (did you mean '${{{}}}'?)", near);
-          msg += fmt::format("; declared parameters: {}", join(declared));
+          if (!declared.empty()) msg += fmt::format("; declared parameters: {}", join(declared));
+          if (!loops.empty()) msg += fmt::format("; loop variables here: {}", join(loops));
         }
         error(locate(node.Mark(), ref_start, refs_seen), msg);
         ok = false;
@@ -443,6 +496,67 @@ std::optional<std::string> parse_context::read_choice(const YAML::Node& node, st
                           near.empty() ? std::string() : fmt::format(" (did you mean '{}'?)", near),
                           origin(node)));
   return std::nullopt;
+}
+
+std::optional<std::vector<list_item>> read_list(parse_context& ctx, const YAML::Node& node,
+                                                std::string_view what,
+                                                std::string_view expected_items) {
+  std::vector<list_item> out;
+  bool ok = true;
+  if (node.IsSequence()) {
+    for (const auto& item : node) {
+      if (!item.IsScalar()) {
+        ctx.error(item, fmt::format("{}: expected {}, got {}", what, expected_items,
+                                    describe_node(item)));
+        ok = false;
+        continue;
+      }
+      auto t = ctx.read_text(item, what);
+      if (!t) {
+        ok = false;
+        continue;
+      }
+      const std::string_view v = trim(*t);
+      if (v.empty()) {
+        ctx.error(item, fmt::format("{}: expected {}, got an empty value", what, expected_items));
+        ok = false;
+        continue;
+      }
+      out.push_back({std::string(v), item});
+    }
+  } else if (node.IsScalar()) {
+    auto t = ctx.read_text(node, what);
+    if (!t) return std::nullopt;
+    if (trim(*t).empty()) {
+      ctx.error(node, fmt::format("{}: expected {}, got an empty value", what, expected_items));
+      return std::nullopt;
+    }
+    std::string_view rest = *t;
+    for (;;) {
+      const std::size_t comma = rest.find(',');
+      const std::string_view v = trim(rest.substr(0, comma));
+      if (v.empty()) {
+        ctx.error(node, fmt::format("{}: expected {} separated by commas, got '{}' with an empty "
+                                    "item",
+                                    what, expected_items, *t));
+        return std::nullopt;
+      }
+      out.push_back({std::string(v), node});
+      if (comma == std::string_view::npos) break;
+      rest.remove_prefix(comma + 1);
+    }
+  } else {
+    ctx.error(node, fmt::format("{}: expected a list of {}, got {}", what, expected_items,
+                                describe_node(node)));
+    return std::nullopt;
+  }
+  if (!ok) return std::nullopt;
+  if (out.empty()) {
+    ctx.error(node, fmt::format("{}: expected at least one of {}, got an empty list", what,
+                                expected_items));
+    return std::nullopt;
+  }
+  return out;
 }
 
 // ---------------------------------------------------------------------------------------------

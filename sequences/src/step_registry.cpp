@@ -7,8 +7,16 @@
 #include "group/group.hpp"
 #include "identify/identify.hpp"
 #include "log/log.hpp"
+#include "low_power/low_power.hpp"
 #include "measure/measure.hpp"
+#include "power_up/power_up.hpp"
+#include "prompt/prompt.hpp"
+#include "repeat/repeat.hpp"
+#include "set/set.hpp"
+#include "sweep/sweep.hpp"
+#include "tx_disable/tx_disable.hpp"
 #include "wait/wait.hpp"
+#include "wait_until/wait_until.hpp"
 
 namespace hilt::seq {
 
@@ -16,6 +24,9 @@ void step_registry::add(step_type type) {
   if (type.name.empty()) throw std::logic_error("step type without a name");
   if (!type.parse && type.children_key.empty()) {
     throw std::logic_error("step type '" + type.name + "' has neither a parser nor children");
+  }
+  if (type.plan && (type.children_key.empty() || type.parse)) {
+    throw std::logic_error("loop step type '" + type.name + "' needs children and no parser");
   }
   const std::string name = type.name;
   if (!types_.emplace(name, std::move(type)).second) {
@@ -47,8 +58,16 @@ void register_builtin_steps(step_registry& registry) {
   registry.add(group_step_type());
   registry.add(identify_step_type());
   registry.add(log_step_type());
+  registry.add(low_power_step_type());
   registry.add(measure_step_type());
+  registry.add(power_up_step_type());
+  registry.add(prompt_step_type());
+  registry.add(repeat_step_type());
+  registry.add(set_step_type());
+  registry.add(sweep_step_type());
+  registry.add(tx_disable_step_type());
   registry.add(wait_step_type());
+  registry.add(wait_until_step_type());
 }
 
 const step_registry& builtin_steps() {

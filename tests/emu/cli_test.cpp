@@ -27,11 +27,11 @@ TEST(Cli, VersionAndHelp) {
   EXPECT_EQ(first_line(r.out), "hilt 0.1.0");
   r = run_hilt({"--help"});
   EXPECT_EQ(r.exit_code, 0);
-  for (const char* sub : {"drivers", "validate", "devices", "run", "runs", "show"}) {
+  for (const char* sub : {"drivers", "validate", "devices", "run", "runs", "show", "eeprom", "emulate"}) {
     EXPECT_NE(r.out.find(sub), std::string::npos) << sub;
   }
   EXPECT_NE(r.out.find("130  interrupted"), std::string::npos);
-  for (const char* sub : {"drivers", "validate", "devices", "run", "runs", "show"}) {
+  for (const char* sub : {"drivers", "validate", "devices", "run", "runs", "show", "eeprom", "emulate"}) {
     r = run_hilt({sub, "--help"});
     EXPECT_EQ(r.exit_code, 0) << sub;
     EXPECT_NE(r.out.find("Usage:"), std::string::npos) << sub;
@@ -47,7 +47,7 @@ TEST(Cli, UsageErrorsAreOneLineAndExit2) {
       {{}, "hilt: A subcommand is required (run 'hilt --help' for usage)"},
       {{"frobnicate"},
        "hilt: unknown subcommand 'frobnicate' (expected one of: drivers, validate, devices, run, "
-       "runs, show; run 'hilt --help' for usage)"},
+       "runs, show, eeprom, emulate; run 'hilt --help' for usage)"},
       {{"drivers", "--bogus"},
        "hilt: The following argument was not expected: --bogus (run 'hilt --help' for usage)"},
       {{"run"}, "hilt: sequence is required (run 'hilt --help' for usage)"},
@@ -158,21 +158,7 @@ TEST(Cli, DevicesPrintsTheIdentityOfEveryEmulatedModule) {
 
 TEST(Cli, DevicesNamesADeviceThatDoesNotAnswer) {
   temp_dir d;
-  const auto f = d.write("f.yaml", R"(fixture: one-empty-cage
-emulation:
-  modules:
-    - bus: cage1
-      profile: )" + (source_dir() / "fixtures/profiles/qsfpdd-400g-dr4.yaml").string() +
-                                       R"(
-devices:
-  - name: present
-    address: cmis:emu-i2c:cage1@0x50
-  - name: empty
-    address: cmis:emu-i2c:cage1@0x51
-duts:
-  - slot: 1
-    module: present
-)");
+  const auto f = hilt::test::write_one_empty_cage_fixture(d, "cmis:emu-i2c:cage1@0x51", false);
   const auto r = run_hilt({"devices", "--fixture", f});
   EXPECT_EQ(r.exit_code, 3) << r.out << r.err;
   EXPECT_NE(r.err.find("hilt: empty (cmis:emu-i2c:cage1@0x51): identify failed"), std::string::npos)

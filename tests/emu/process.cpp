@@ -128,4 +128,29 @@ std::string temp_dir::write(const std::string& name, const std::string& text) co
   return p.string();
 }
 
+std::string write_one_empty_cage_fixture(const temp_dir& d, const std::string& empty_address,
+                                         bool empty_is_dut) {
+  const auto profile = source_dir() / "fixtures/profiles/qsfpdd-400g-dr4.yaml";
+  std::string text =
+      "fixture: one-empty-cage\n"
+      "emulation:\n"
+      "  modules:\n"
+      "    - bus: cage1\n"
+      "      profile: " +
+      profile.string() +
+      "\n"
+      "devices:\n"
+      "  - name: present\n"
+      "    address: cmis:emu-i2c:cage1@0x50\n"
+      "  - name: empty\n"
+      "    address: " +
+      empty_address +
+      "\n"
+      "duts:\n"
+      "  - slot: 1\n"
+      "    module: present\n";
+  if (empty_is_dut) text += "  - slot: 2\n    module: empty\n";
+  return d.write("one-empty-cage.yaml", text);
+}
+
 }  // namespace hilt::test

@@ -40,6 +40,11 @@ class temp_dir {
 };
 
 std::filesystem::path source_dir();
+
+// A fixture with one emulated 400G-DR4 module in cage1 ("present", slot 1) and a second device
+// `empty` at `empty_address` where nothing answers; `empty_is_dut` makes it DUT slot 2.
+std::string write_one_empty_cage_fixture(const temp_dir& d, const std::string& empty_address,
+                                         bool empty_is_dut);
 std::string read_file(const std::filesystem::path& p);
 // First line of a string.
 std::string first_line(const std::string& s);

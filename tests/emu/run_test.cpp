@@ -133,23 +133,7 @@ TEST(Run, AFailedLimitExits1AndTheFailureIsShown) {
 TEST(Run, AModuleThatCannotBeOpenedErrorsOnlyItsDut) {
   temp_dir d;
   const auto db = (d / "runs.db").string();
-  const auto f = d.write("f.yaml", R"(fixture: one-empty-cage
-emulation:
-  modules:
-    - bus: cage1
-      profile: )" + (source_dir() / "fixtures/profiles/qsfpdd-400g-dr4.yaml").string() +
-                                       R"(
-devices:
-  - name: present
-    address: cmis:emu-i2c:cage1@0x50
-  - name: empty
-    address: cmis:emu-i2c:cage2@0x50
-duts:
-  - slot: 1
-    module: present
-  - slot: 2
-    module: empty
-)");
+  const auto f = hilt::test::write_one_empty_cage_fixture(d, "cmis:emu-i2c:cage2@0x50", true);
   const auto r = run_hilt({"run", smoke(), "--db", db, "--fixture", f, "-q"});
   EXPECT_EQ(r.exit_code, 3) << r.out << r.err;
   EXPECT_EQ(query(db, "SELECT status FROM runs"), "error");

@@ -78,6 +78,9 @@ class step_context {
                      std::error_code code = {}) = 0;
   // Identity of the DUT, once known (the identify step reports it).
   virtual void set_identity(const identity& id) = 0;
+  // The identity last reported with set_identity() for this DUT; nullptr before that, and for a
+  // station step. Steps use it to choose per-part limits (the part number).
+  virtual const identity* dut_identity() const { return nullptr; }
 
   // Exclusive use of a shared instrument (a supply feeding several DUTs, a chamber): two DUTs
   // never drive one instrument at the same time. Waits (on the harness's own queue, FIFO) until

@@ -12,18 +12,20 @@ namespace hilt::seq::test {
 namespace {
 
 const std::string time_units = "s, ms, us, ns, min, h, d, sec, hr";
+const std::string step_types =
+    "group, identify, log, low_power, measure, power_up, prompt, repeat, set, sweep, tx_disable, "
+    "wait, wait_until";
 
 TEST(SequenceErrors, UnknownStepTypeListsTheTypes) {
   EXPECT_EQ(error_of("sequence: t\n"
                      "main:\n"
                      "  - step: mesure\n"),
-            "t.yaml:3:11: unknown step type 'mesure' (did you mean 'measure'?); step types: "
-            "group, identify, log, measure, wait");
+            "t.yaml:3:11: unknown step type 'mesure' (did you mean 'measure'?); step types: " +
+                step_types);
   EXPECT_EQ(error_of("sequence: t\n"
                      "main:\n"
                      "  - step: calibrate\n"),
-            "t.yaml:3:11: unknown step type 'calibrate'; step types: group, identify, log, "
-            "measure, wait");
+            "t.yaml:3:11: unknown step type 'calibrate'; step types: " + step_types);
 }
 
 TEST(SequenceErrors, UnknownOptionListsAcceptedOnesAndHidesTheConsequentMissingOption) {
@@ -243,8 +245,8 @@ TEST(SequenceErrors, CheckReportsEveryErrorInFileOrder) {
       "  - step: log\n");
   const std::vector<std::string> expected{
       "t.yaml:2:10: on_fail: expected one of stop_dut, stop_all, never, got 'stop_everything'",
-      "t.yaml:4:11: unknown step type 'mesure' (did you mean 'measure'?); step types: group, "
-      "identify, log, measure, wait",
+      "t.yaml:4:11: unknown step type 'mesure' (did you mean 'measure'?); step types: " +
+          step_types,
       "t.yaml:6:15: duration: expected a time (" + time_units + "), got voltage '5 V'",
       "t.yaml:8:12: retry: expected a whole number from 0 to 100 (extra attempts after a failure "
       "or error), got '-1'",
@@ -256,7 +258,7 @@ TEST(SequenceErrors, CheckReportsEveryErrorInFileOrder) {
 TEST(SequenceErrors, TopLevel) {
   EXPECT_EQ(error_of("sequence: t\nmian:\n  - identify\n"),
             "t.yaml:2:1: unknown key 'mian' at the top level (did you mean 'main'?); accepted: "
-            "sequence, description, parameters, on_fail, setup, main, cleanup");
+            "sequence, description, parameters, limits, duts, on_fail, setup, main, cleanup");
   EXPECT_EQ(error_of("main:\n  - identify\n"),
             "t.yaml:1:1: missing 'sequence: NAME' at the top level; it marks the file as a "
             "sequence and names it");
@@ -283,8 +285,7 @@ TEST(SequenceErrors, TopLevel) {
 
 TEST(SequenceErrors, Steps) {
   EXPECT_EQ(error_of("sequence: t\nmain:\n  - name: x\n"),
-            "t.yaml:3:5: a step needs 'step: TYPE'; step types: group, identify, log, measure, "
-            "wait");
+            "t.yaml:3:5: a step needs 'step: TYPE'; step types: " + step_types);
   EXPECT_EQ(error_of("sequence: t\nmain:\n  - step: group\n    name: g\n"),
             "t.yaml:3:5: step 'group' needs 'steps:' (a list of steps)");
   EXPECT_EQ(error_of("sequence: t\nmain:\n  - step: identify\n    station: true\n"),

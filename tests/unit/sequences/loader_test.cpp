@@ -5,6 +5,7 @@
 #include <fstream>
 #include <iterator>
 
+#include "hilt/seq/limit_sets.hpp"
 #include "hilt/seq/step_registry.hpp"
 #include "log/log.hpp"
 #include "measure/measure.hpp"
@@ -191,7 +192,9 @@ TEST(StepRegistry, CustomTypesPlugIn) {
       },
   });
   EXPECT_EQ(registry.names(),
-            (std::vector<std::string>{"beep", "group", "identify", "log", "measure", "wait"}));
+            (std::vector<std::string>{"beep", "group", "identify", "log", "low_power", "measure",
+                                      "power_up", "prompt", "repeat", "set", "sweep", "tx_disable",
+                                      "wait", "wait_until"}));
   EXPECT_THROW(registry.add(step_type{.name = "beep", .parse = registry.find("beep")->parse}),
                std::logic_error);
 
@@ -207,7 +210,9 @@ TEST(StepRegistry, CustomTypesPlugIn) {
             "t.yaml:4:13: volume: expected a ratio (dB), got voltage '3 V'");
   // The built-in registry does not know it.
   EXPECT_EQ(check_sequence_text("sequence: t\nmain: [beep]\n", "t.yaml").at(0).message(),
-            "unknown step type 'beep'; step types: group, identify, log, measure, wait");
+            "unknown step type 'beep' (did you mean 'sweep'?); step types: group, identify, log, "
+            "low_power, measure, power_up, prompt, repeat, set, sweep, tx_disable, wait, "
+            "wait_until");
 }
 
 TEST(SequenceLibrary, SmokeLoads) {
@@ -240,6 +245,29 @@ TEST(SequenceLibrary, SmokeLoads) {
   EXPECT_EQ(impl_as<wait_step>(tuned.main[0]).duration(), std::chrono::nanoseconds(2min));
 }
 
+TEST(SequenceLibrary, BringupLoads) {
+  const std::filesystem::path file = std::filesystem::path(HILT_SEQUENCE_LIBRARY) / "bringup.yaml";
+  for (const auto& e : check_sequence(file))
+    ADD_FAILURE() << e.what();
+  const auto seq = load_sequence(file);
+  EXPECT_EQ(seq.name, "bringup");
+  ASSERT_EQ(seq.setup.size(), 1u);
+  EXPECT_EQ(seq.setup[0].type, "identify");
+  std::vector<std::string> types;
+  for (const auto& n : seq.main)
+    types.push_back(n.type);
+  EXPECT_EQ(types, (std::vector<std::string>{"low_power", "wait_until", "power_up", "wait_until",
+                                             "wait", "repeat"}));
+  EXPECT_EQ(seq.main[5].children.size(), 3u);  // readings: 3
+  load_options opts;
+  opts.overrides = {{"readings", "5"}};
+  EXPECT_EQ(load_sequence(file, opts).main[5].children.size(), 5u);
+  // The limit-set file it names is valid on its own too.
+  EXPECT_TRUE(check_limit_set_file(std::filesystem::path(HILT_SEQUENCE_LIBRARY) /
+                                   "limits/bringup-limits.yaml")
+                  .empty());
+}
+
 // Nothing crashes on bad bytes (DESIGN.md rule 6): every truncation of the shipped sequence, and
 // every position overwritten with characters that matter to YAML or to ${}, is reported as errors
 // without throwing anything but config_error.
@@ -261,6 +289,27 @@ TEST(SequenceLibrary, MangledTextNeverCrashes) {
     }
   }
   EXPECT_GT(rejected, 0u);
+}
+
+// The same for bringup.yaml, which also loads a limit-set file and expands a loop.
+TEST(SequenceLibrary, MangledBringupNeverCrashes) {
+  const std::string file = std::string(HILT_SEQUENCE_LIBRARY) + "/bringup.yaml";
+  std::ifstream in(file, std::ios::binary);
+  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  ASSERT_GT(text.size(), 100u);
+  for (std::size_t n = 0; n < text.size(); n += 3)
+    (void)check_sequence_text(text.substr(0, n), file);
+  for (std::size_t i = 0; i < text.size(); i += 17) {
+    for (char c : std::string("{}[]:-$\t\"'#&*!|>%@`")) {
+      std::string mangled = text;
+      mangled[i] = c;
+      for (const auto& e : check_sequence_text(mangled, file)) {
+        const std::string what = e.what();
+        EXPECT_TRUE(what.starts_with(file) || what.find("bringup-limits.yaml") != std::string::npos)
+            << what;
+      }
+    }
+  }
 }
 
 }  // namespace

@@ -7,8 +7,11 @@
 #include <stdlib.h>
 
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <optional>
 #include <sstream>
@@ -103,7 +106,20 @@ class fake_module final : public managed_module {
   std::error_code identify_error;
   std::vector<monitor_reading> monitors;
   std::error_code monitors_error;
+  // When set, answers read_monitors instead of `monitors` (readings that change with time).
+  std::function<std::vector<monitor_reading>()> monitors_fn;
   int identify_calls = 0;
+
+  // Module state machine, in harness time: low power is immediate, power-up takes power_up_time.
+  module_state state = module_state::ready;
+  clock::duration power_up_time = std::chrono::milliseconds(2500);
+  std::error_code power_error;  // answered by set_low_power, power_up and module_state
+  int state_nacks = 0;          // the next N module_state reads answer nack (MgmtInit)
+  lane_mask tx_disabled = 0;
+  std::error_code tx_error;
+  int lanes = 8;
+
+  int lane_count() const noexcept override { return lanes; }
 
  protected:
   task<result<identity>> do_identify() override {
@@ -113,8 +129,96 @@ class fake_module final : public managed_module {
   }
   task<result<std::vector<monitor_reading>>> do_read_monitors() override {
     if (monitors_error) co_return failure(monitors_error);
+    if (monitors_fn) co_return monitors_fn();
     co_return monitors;
   }
+  task<result<module_state>> do_module_state() override {
+    if (state_nacks > 0) {
+      --state_nacks;
+      co_return failure(make_error_code(errc::nack));
+    }
+    if (power_error) co_return failure(power_error);
+    co_return state;
+  }
+  task<result<module_state>> do_set_low_power(bool low) override {
+    if (power_error) co_return failure(power_error);
+    if (state != module_state::fault) state = low ? module_state::low_power : module_state::ready;
+    co_return state;
+  }
+  task<std::error_code> do_power_up() override {
+    if (power_error) co_return power_error;
+    if (state == module_state::ready) co_return std::error_code{};
+    state = module_state::powering_up;
+    co_await context().clock->async_sleep(power_up_time, asio::use_awaitable);
+    state = module_state::ready;
+    co_return std::error_code{};
+  }
+  task<std::error_code> do_set_tx_disable(lane_mask mask, bool disable) override {
+    if (tx_error) co_return tx_error;
+    tx_disabled = disable ? (tx_disabled | mask) : (tx_disabled & ~mask);
+    co_return std::error_code{};
+  }
+};
+
+// Instruments for steps that drive fixture devices (set, wait_until with device:).
+class fake_chamber final : public thermal_chamber {
+ public:
+  explicit fake_chamber(device_context ctx)
+      : thermal_chamber("chamber", "fake:chamber", std::move(ctx)) {}
+  std::string_view driver_name() const noexcept override { return "fake"; }
+  double setpoint = 25, temperature = 25;
+  double ramp_c_per_min = 0;  // the reading moves toward the set point at this rate
+  std::error_code error;
+
+ protected:
+  task<result<double>> do_set_setpoint(double c) override {
+    if (error) co_return failure(error);
+    setpoint = c;
+    since_ = context().clock->now();
+    from_ = temperature;
+    co_return c;
+  }
+  task<result<double>> do_read_temperature() override {
+    if (error) co_return failure(error);
+    if (ramp_c_per_min > 0) {
+      const double minutes =
+          std::chrono::duration<double>(context().clock->now() - since_).count() / 60.0;
+      const double moved = ramp_c_per_min * minutes;
+      temperature =
+          setpoint > from_ ? std::min(setpoint, from_ + moved) : std::max(setpoint, from_ - moved);
+    }
+    co_return temperature;
+  }
+
+ private:
+  clock::time_point since_{};
+  double from_ = 25;
+};
+
+class fake_supply final : public power_supply {
+ public:
+  explicit fake_supply(device_context ctx) : power_supply("psu1", "fake:psu1", std::move(ctx)) {}
+  std::string_view driver_name() const noexcept override { return "fake"; }
+  int channel_count() const noexcept override { return 2; }
+  std::map<int, double> volts, amps_limit;
+  std::map<int, bool> output;
+  double measured_current = 0.8;
+
+ protected:
+  task<result<double>> do_set_voltage(int ch, double v) override {
+    volts[ch] = v;
+    co_return v - 0.001;  // what the supply reports back: requested vs actual
+  }
+  task<result<double>> do_set_current_limit(int ch, double a) override {
+    amps_limit[ch] = a;
+    co_return a;
+  }
+  task<std::error_code> do_set_output(int ch, bool on) override {
+    output[ch] = on;
+    co_return std::error_code{};
+  }
+  task<result<double>> do_measure_voltage(int ch) override { co_return volts[ch]; }
+  task<result<double>> do_measure_current(int) override { co_return measured_current; }
 };
 
 struct recorded {
@@ -142,7 +246,10 @@ class fake_context final : public step_context {
   managed_module* module() override { return module_; }
   int slot() const override { return 1; }
   const std::string& dut_name() const override { return name_; }
-  device* find_device(std::string_view) override { return nullptr; }
+  device* find_device(std::string_view name) override {
+    auto it = devices.find(std::string(name));
+    return it == devices.end() ? nullptr : it->second;
+  }
   verdict record(const measurement& m) override {
     const verdict v = m.limit ? judge(*m.limit, m.value) : verdict::info;
     measurements.push_back({m, v});
@@ -154,11 +261,18 @@ class fake_context final : public step_context {
     events.push_back({s, std::string(kind), std::string(message)});
   }
   void set_identity(const identity& id) override { identity_ = id; }
+  const identity* dut_identity() const override { return identity_ ? &*identity_ : nullptr; }
+  task<std::shared_ptr<void>> async_lock(std::string_view device_name) override {
+    locks.emplace_back(device_name);
+    co_return nullptr;
+  }
 
   std::vector<recorded> measurements;
   std::vector<logged_event> events;
   std::optional<identity> identity_;
   std::ostringstream log_text;
+  std::map<std::string, device*> devices;  // find_device()
+  std::vector<std::string> locks;          // async_lock() calls, in order
 
  private:
   hilt::clock& clock_;

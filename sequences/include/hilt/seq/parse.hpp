@@ -13,7 +13,9 @@
 
 #include <cstddef>
 #include <map>
+#include <memory>
 #include <optional>
+#include <set>
 #include <span>
 #include <string>
 #include <string_view>
@@ -25,6 +27,8 @@
 
 namespace hilt::seq {
 
+class limit_library;  // hilt/seq/limit_sets.hpp
+
 // A declared parameter with its value after --set overrides.
 struct parameter {
   std::string name;
@@ -33,6 +37,7 @@ struct parameter {
   std::string where;        // file:line:col of the declaration
   bool overridden = false;  // the value came from --set
   bool has_value = false;   // false: declared without a default and not given with --set
+  bool loop = false;        // a sweep or repeat variable, bound while its loop's body is parsed
 };
 
 class parse_context {
@@ -49,12 +54,28 @@ class parse_context {
   void error(const YAML::Node& at, const std::string& message);
   void error(const YAML::Mark& at, const std::string& message);
   void error_in_file(const std::string& message);  // no line: about the file as a whole
+  // An error located in another file (a limit-set file the sequence names), listed among this
+  // file's errors at the position `at` (the reference to that file).
+  void error_elsewhere(const YAML::Mark& at, const config_error& e);
+  // An error identical to one already recorded (same place, same text) is dropped: a loop's body
+  // is parsed once per point, and its mistakes are reported once.
   std::size_t error_count() const noexcept { return errors_.size(); }
   std::vector<config_error> errors() const;
 
   // Parameters, for ${name} substitution. Set by the loader before any step is parsed.
   void set_parameters(std::map<std::string, parameter> params) { params_ = std::move(params); }
   const std::map<std::string, parameter>& parameters() const noexcept { return params_; }
+
+  // Loop variables: a sweep or repeat binds its variable to one value while the loader parses its
+  // body for that point, so ${name} reads like a parameter there and is unknown elsewhere.
+  // `where` is the variable's declaration (for messages about a clash).
+  void bind(const std::string& name, const std::string& value, const std::string& where);
+  void unbind(const std::string& name);
+
+  // The limit sets the sequence's `limits:` key names (null when it names none). Steps take their
+  // `limit_ref:` / `limit: ${limits.NAME}` candidates from here; see hilt/seq/limit_sets.hpp.
+  void set_limits(std::shared_ptr<const limit_library> l) { limits_ = std::move(l); }
+  const limit_library* limits() const noexcept { return limits_.get(); }
 
   // Readers. `what` names the value in messages, usually its key ("duration"). Each returns
   // std::nullopt after recording an error that says what was expected and what was found.
@@ -84,6 +105,9 @@ class parse_context {
 
   // Depth of nested groups, so that a hostile file cannot overflow the stack.
   int depth = 0;
+  // True once an `identify` step comes before the step being parsed, in the order the runner runs
+  // them (setup, main, cleanup): limits chosen by part number need the DUT identified first.
+  bool identified = false;
 
  private:
   struct located {
@@ -92,6 +116,7 @@ class parse_context {
     std::size_t order;
     config_error error;
   };
+  void add(int line, int column, config_error e);
   std::optional<std::string> substitute(const YAML::Node& node, const std::string& raw);
   YAML::Mark locate(const YAML::Mark& start, std::string_view needle, std::size_t nth) const;
   // " (written as '${settle}' ...)" for messages about a substituted value, else "".
@@ -100,7 +125,9 @@ class parse_context {
   std::string file_;
   std::string text_;
   std::map<std::string, parameter> params_;
+  std::shared_ptr<const limit_library> limits_;
   std::vector<located> errors_;
+  std::set<std::string> reported_;  // what() of every error in errors_
 };
 
 // A YAML mapping's entries in file order. Construction reports (to the context) a node that is not
@@ -146,13 +173,29 @@ std::string nearest(std::string_view word, std::span<const std::string> candidat
 // `wanted`: then "missing 'wanted'" would only repeat that error, less clearly.
 bool misspelt(std::span<const std::string> unknown, std::string_view wanted);
 
+// True for a parameter or loop-variable name: letters, digits and '_', not starting with a digit.
+bool is_parameter_name(std::string_view s);
+
+// The items of a list option: a YAML list of scalars, or one scalar holding a comma-separated list
+// after ${name} substitution (so that `--set corners="25 C, 85 C"` can give a whole list). Each
+// item is trimmed text with the node it came from. Reports a non-scalar item, an empty item and an
+// empty list; returns nullopt after any error.
+struct list_item {
+  std::string text;
+  YAML::Node node;
+};
+std::optional<std::vector<list_item>> read_list(parse_context& ctx, const YAML::Node& node,
+                                                std::string_view what,
+                                                std::string_view expected_items);
+
 // "a, b, c".
 std::string join(std::span<const std::string> items, std::string_view separator = ", ");
 
 // ${name} references are rewritten before YAML parsing into a same-length form that YAML accepts
 // inside flow collections (`{ max: ${t_max} }` is otherwise a syntax error, since '{' and '}' are
 // flow indicators); byte offsets, and therefore every line:column, stay exact. `display` turns
-// rewritten text back into what the user wrote, for messages.
+// rewritten text back into what the user wrote, for messages. Dotted names (`${limits.tx_power}`,
+// a limit from the limit sets) are rewritten the same way.
 std::string protect_references(std::string_view text);
 std::string display(std::string_view text);
 

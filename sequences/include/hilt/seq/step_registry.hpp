@@ -9,11 +9,13 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "hilt/clock.hpp"
 #include "hilt/seq/parse.hpp"
 #include "hilt/step.hpp"
 
@@ -37,6 +39,9 @@ struct step_spec {
   const yaml_map& options;  // its keys, common ones included
   bool station = false;     // the step runs as a station step (module() is null)
   std::span<const std::string> unknown_keys = {};  // already reported as unknown options
+  // The common `timeout:` as read by the loader (empty when absent or wrong: a wrong one is
+  // already reported). For types with step_type::handles_timeout.
+  std::optional<clock::duration> timeout = {};
 };
 
 // The entry for a required option, or nullptr after reporting
@@ -49,15 +54,40 @@ const yaml_map::entry* require_option(parse_context& ctx, const step_spec& spec,
 // Returns the step object, or nullptr after reporting every problem through the context.
 using step_parser = std::function<std::shared_ptr<const step>(parse_context&, const step_spec&)>;
 
+// A loop (sweep, repeat): the variable it binds and its values, in order. The loader parses the
+// loop's body once per value with ${variable} bound to it, and makes each pass a group node (type
+// `point_type`, name "variable=value") whose step_node::sweep_point_json holds the point, merged
+// with the points of enclosing loops; every node inside carries the same point.
+struct loop_plan {
+  struct value {
+    std::string text;     // what ${variable} becomes: "85 C", "3.465 V", "PRBS31Q", "2"
+    bool number = false;  // a plain number: a JSON number in sweep_point_json, else a string
+  };
+  std::string variable;       // "temperature"
+  YAML::Node variable_node;   // where the variable is named (for a clash with another name)
+  std::vector<value> values;  // at least one
+  std::string point_type;     // step_node::type of each pass: "point" (sweep), "iteration" (repeat)
+};
+// Returns the plan, or nullopt after reporting every problem through the context.
+using loop_planner = std::function<std::optional<loop_plan>(parse_context&, const step_spec&)>;
+
 struct step_type {
   std::string name;                  // "wait"
   std::string summary;               // one line, for help and docs
   std::vector<std::string> options;  // the type's own keys (the common keys are implied)
   bool needs_dut = true;             // false: may run as a station step (no module)
-  // Structural types (group; later loops and sweeps) hold nested steps under this key; the loader
-  // parses them into step_node::children. Empty for leaf steps.
+  // Structural types (group, sweep, repeat) hold nested steps under this key; the loader parses
+  // them into step_node::children. Empty for leaf steps.
   std::string children_key;
   step_parser parse;  // null for purely structural types (step_node::impl stays null)
+  // Loops: expanded at load time into one group node per value (see loop_plan); the runner sees
+  // only ordinary groups. Needs children_key; parse stays null.
+  loop_planner plan = nullptr;
+  // The step reads the common `timeout:` itself (step_spec::timeout) and the loader does not set
+  // step_node::timeout: for wait_until a timeout is a failed condition, not a harness error.
+  bool handles_timeout = false;
+  // Appended to the "unknown option" message, to say what the type can and cannot do.
+  std::string unknown_option_note = {};
 };
 
 class step_registry {
@@ -71,7 +101,8 @@ class step_registry {
   std::map<std::string, step_type, std::less<>> types_;
 };
 
-// Adds group, identify, log, measure and wait.
+// Adds every in-tree step type: group, identify, log, low_power, measure, power_up, prompt,
+// repeat, set, sweep, tx_disable, wait, wait_until.
 void register_builtin_steps(step_registry& registry);
 
 // A registry holding the built-in step types, built on first use.
