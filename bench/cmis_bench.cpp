@@ -96,6 +96,44 @@ void bm_read_page_switching(benchmark::State& state) {
 }
 BENCHMARK(bm_read_page_switching);
 
+// PRBS counters of four media checkers (page 14h, selector 04h): every read settles the lazily
+// counted bits and Poisson-drawn errors up to now.
+void bm_read_prbs_counters(benchmark::State& state) {
+  rig r;
+  const std::uint8_t en[] = {0x0F};
+  const std::uint8_t sel[] = {0x04};
+  if (r.map->write(0, 0x13, 152, en) || r.map->write(0, 0x13, 168, en) ||
+      r.map->write(0, 0x14, 128, sel)) {
+    state.SkipWithError("setup failed");
+  }
+  std::vector<std::uint8_t> buf(64);
+  std::int64_t t = 0;
+  for (auto _ : state) {
+    r.world->set_manual_time(hilt::clock::duration(t += 1'000'000));  // 1 ms per read
+    if (r.map->read(0, 0x14, 192, buf)) state.SkipWithError("read failed");
+    benchmark::DoNotOptimize(buf.data());
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(bm_read_prbs_counters);
+
+// A whole EEPROM dump of the DR4 profile (13 pages in 128-byte reads), as `hilt eeprom dump`.
+void bm_dump_pages(benchmark::State& state) {
+  rig r;
+  std::vector<std::uint8_t> buf(128);
+  static constexpr std::uint8_t pages[] = {0x00, 0x01, 0x02, 0x10, 0x11, 0x13, 0x14,
+                                           0x20, 0x24, 0x28, 0x2C, 0x2D, 0x2F};
+  for (auto _ : state) {
+    if (r.map->read(0, 0x00, 0, buf)) state.SkipWithError("read failed");
+    for (auto p : pages) {
+      if (r.map->read(0, p, 128, buf)) state.SkipWithError("read failed");
+    }
+    benchmark::DoNotOptimize(buf.data());
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(bm_dump_pages);
+
 }  // namespace
 
 BENCHMARK_MAIN();

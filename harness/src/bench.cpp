@@ -90,6 +90,20 @@ result<std::shared_ptr<i2c_bus>> bench::i2c(std::string_view transport, std::str
   return failure(make_error_code(errc::invalid_argument));
 }
 
+result<tcp_endpoint> bench::tcp(std::string_view transport, std::string_view name) {
+  if (transport != "emu-tcp") {
+    log::get("bench")->error("unknown TCP service '{}:{}' (known: emu-tcp)", transport, name);
+    return failure(make_error_code(errc::invalid_argument));
+  }
+  if (!emulation_) {
+    log::get("bench")->error("emu-tcp:{}: this fixture has no emulation section", name);
+    return failure(make_error_code(errc::device_not_found));
+  }
+  auto ep = emulation_->tcp(name);
+  if (!ep) log::get("bench")->error("emu-tcp:{}: {}", name, ep.error().message());
+  return ep;
+}
+
 task<int> bench::async_safe_state(clock::duration per_device) {
   auto lg = log::get("bench");
   int unconfirmed = 0;

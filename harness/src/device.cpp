@@ -2,6 +2,9 @@
 
 #include <spdlog/spdlog.h>
 
+#include <iterator>
+#include <string>
+
 #include "hilt/watchdog.hpp"
 
 namespace hilt {
@@ -47,6 +50,33 @@ std::string_view to_string(side s) noexcept {
       break;
   }
   return "";
+}
+
+namespace {
+constexpr std::string_view prbs_names[] = {"PRBS-31Q", "PRBS-31", "PRBS-23Q", "PRBS-23", "PRBS-15Q",
+                                           "PRBS-15",  "PRBS-13Q", "PRBS-13", "PRBS-9Q",  "PRBS-9",
+                                           "PRBS-7Q",  "PRBS-7",  "SSPRQ"};
+}  // namespace
+
+std::string_view to_string(prbs_pattern p) noexcept {
+  const auto i = static_cast<std::size_t>(p);
+  return i < std::size(prbs_names) ? prbs_names[i] : "unknown";
+}
+
+std::optional<prbs_pattern> parse_prbs_pattern(std::string_view s) noexcept {
+  auto norm = [](std::string_view in) {
+    std::string out;
+    for (char c : in) {
+      if (c == '-' || c == '_' || c == ' ') continue;
+      out.push_back(c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c);
+    }
+    return out;
+  };
+  const std::string n = norm(s);
+  for (std::size_t i = 0; i < std::size(prbs_names); ++i) {
+    if (norm(prbs_names[i]) == n) return static_cast<prbs_pattern>(i);
+  }
+  return std::nullopt;
 }
 
 std::string_view to_string(module_state s) noexcept {
@@ -129,6 +159,42 @@ task<std::error_code> managed_module::do_set_tx_disable(lane_mask, bool) {
 task<result<std::vector<monitor_reading>>> managed_module::do_read_monitors() {
   co_return failure(unsupported());
 }
+task<std::error_code> managed_module::async_prbs_configure(hilt::side s, lane_mask lanes,
+                                                           prbs_pattern pattern, bool generator,
+                                                           bool checker,
+                                                           std::optional<duration> timeout) {
+  HILT_GUARDED(do_prbs_configure(s, lanes, pattern, generator, checker), timeout);
+}
+task<result<std::vector<prbs_lane_status>>> managed_module::async_prbs_read(
+    hilt::side s, std::optional<duration> timeout) {
+  HILT_GUARDED(do_prbs_read(s), timeout);
+}
+task<result<std::vector<monitor_reading>>> managed_module::async_read_vdm(
+    std::optional<duration> timeout) {
+  HILT_GUARDED(do_read_vdm(), timeout);
+}
+task<std::error_code> managed_module::async_activate_data_path(lane_mask lanes, int appsel,
+                                                               std::optional<duration> timeout) {
+  HILT_GUARDED(do_activate_data_path(lanes, appsel), timeout);
+}
+task<std::error_code> managed_module::async_deactivate_data_path(lane_mask lanes,
+                                                                 std::optional<duration> timeout) {
+  HILT_GUARDED(do_deactivate_data_path(lanes), timeout);
+}
+task<std::error_code> managed_module::do_prbs_configure(hilt::side, lane_mask, prbs_pattern, bool,
+                                                        bool) {
+  co_return unsupported();
+}
+task<result<std::vector<prbs_lane_status>>> managed_module::do_prbs_read(hilt::side) {
+  co_return failure(unsupported());
+}
+task<result<std::vector<monitor_reading>>> managed_module::do_read_vdm() {
+  co_return failure(unsupported());
+}
+task<std::error_code> managed_module::do_activate_data_path(lane_mask, int) {
+  co_return unsupported();
+}
+task<std::error_code> managed_module::do_deactivate_data_path(lane_mask) { co_return unsupported(); }
 task<std::error_code> managed_module::do_safe_state() {
   // Both actions are attempted even if the first fails: a module that cannot disable Tx may still
   // go to LowPwr, which also turns its lasers off (CMIS 5.x §6.3.2: ModuleLowPwr).

@@ -102,7 +102,9 @@ fixture parse(const std::filesystem::path& file, const driver_registry* registry
     c.add(root, root["sequence"] ? "this is a sequence, not a fixture (it has 'sequence:')"
                                  : "a fixture needs a 'fixture:' key naming it");
   }
-  c.known_keys(root, {"fixture", "description", "clock", "seed", "emulation", "devices", "duts"},
+  c.known_keys(root,
+               {"fixture", "description", "clock", "seed", "calibration", "emulation", "devices",
+                "duts"},
                "a fixture");
   if (auto n = c.scalar(root, "fixture", root, false, "a fixture")) f.name = *n;
   if (auto d = c.scalar(root, "description", root, false, "a fixture")) f.description = *d;
@@ -123,6 +125,18 @@ fixture parse(const std::filesystem::path& file, const driver_registry* registry
       f.seed = v;
     }
   }
+  auto policy = [&](const YAML::Node& map, const YAML::Node& parent,
+                    const char* what) -> std::optional<calibration_policy> {
+    auto text = c.scalar(map, "calibration", parent, false, what);
+    if (!text) return std::nullopt;
+    auto p = parse_calibration_policy(*text);
+    if (!p) {
+      c.add(map["calibration"],
+            fmt::format("calibration must be warn, refuse or ignore, got '{}'", *text));
+    }
+    return p;
+  };
+  if (auto p = policy(root, root, "a fixture")) f.calibration = *p;
   if (root["emulation"]) {
     if (!root["emulation"].IsMap()) c.add(root["emulation"], "'emulation' must be a mapping");
     else f.emulation = root["emulation"];
@@ -139,7 +153,8 @@ fixture parse(const std::filesystem::path& file, const driver_registry* registry
         c.add(d, "each device must be a mapping with 'name' and 'address'");
         continue;
       }
-      c.known_keys(d, {"name", "address", "options", "calibration_due"}, "a device");
+      c.known_keys(d, {"name", "address", "options", "calibration_due", "calibration"},
+                   "a device");
       fixture::device_entry e;
       e.where = where(c.file, d);
       auto name = c.scalar(d, "name", d, true, "a device");
@@ -166,15 +181,13 @@ fixture parse(const std::filesystem::path& file, const driver_registry* registry
         else e.options = d["options"];
       }
       if (auto cal = c.scalar(d, "calibration_due", d, false, "a device")) {
-        int y, m, dd;
-        char tail = 0;
-        if (std::sscanf(cal->c_str(), "%4d-%2d-%2d%c", &y, &m, &dd, &tail) != 3 || m < 1 || m > 12 ||
-            dd < 1 || dd > 31) {
+        if (!parse_iso_date(*cal)) {
           c.add(d["calibration_due"], fmt::format("calibration_due must be a date YYYY-MM-DD, got '{}'", *cal));
         } else {
           e.calibration_due = *cal;
         }
       }
+      e.calibration = policy(d, d, "a device");
       if (name && addr) f.devices.push_back(std::move(e));
     }
   }

@@ -9,14 +9,52 @@ namespace hilt::cmis {
 std::string identifier_name(std::uint8_t id) {
   // SFF-8024 Rev 4.13 Table 4-1 (the module types a CMIS host meets; others print as unknown).
   switch (id) {
+    case 0x01:
+      return "GBIC";
+    case 0x02:
+      return "module soldered to motherboard";
     case 0x03:
       return "SFP/SFP+/SFP28";
+    case 0x04:
+      return "300 pin XBI";
+    case 0x05:
+      return "XENPAK";
+    case 0x06:
+      return "XFP";
+    case 0x07:
+      return "XFF";
+    case 0x08:
+      return "XFP-E";
+    case 0x09:
+      return "XPAK";
+    case 0x0A:
+      return "X2";
+    case 0x0B:
+      return "DWDM-SFP/SFP+";
     case 0x0C:
       return "QSFP";
     case 0x0D:
       return "QSFP+";
+    case 0x0E:
+      return "CXP";
+    case 0x0F:
+      return "Shielded Mini Multilane HD 4X";
+    case 0x10:
+      return "Shielded Mini Multilane HD 8X";
     case 0x11:
       return "QSFP28";
+    case 0x12:
+      return "CXP2";
+    case 0x13:
+      return "CDFP (style 1/2)";
+    case 0x14:
+      return "Shielded Mini Multilane HD 4X fanout";
+    case 0x15:
+      return "Shielded Mini Multilane HD 8X fanout";
+    case 0x16:
+      return "CDFP (style 3)";
+    case 0x17:
+      return "microQSFP";
     case 0x18:
       return "QSFP-DD";
     case 0x19:
@@ -174,6 +212,21 @@ double decode_bias_ma(const std::uint8_t* p, std::uint8_t monitors_lane_byte) no
 
 double mw_to_dbm_floor(double mw) noexcept {
   return mw >= 1e-4 ? 10.0 * std::log10(mw) : -40.0;
+}
+
+double decode_f16(std::uint8_t first, std::uint8_t second) noexcept {
+  const int s = first >> 3;
+  const int m = (first & 0x07) << 8 | second;
+  return m * std::pow(10.0, s - 24);
+}
+
+std::uint16_t encode_f16(double value) noexcept {
+  if (!(value >= 5e-25)) return 0;  // also NaN and negatives
+  for (int s = 0; s < 32; ++s) {
+    const double m = std::round(value / std::pow(10.0, s - 24));
+    if (m <= 2047) return static_cast<std::uint16_t>(s << 11 | static_cast<int>(m));
+  }
+  return 0xFFFF;
 }
 
 }  // namespace hilt::cmis

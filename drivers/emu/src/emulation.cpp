@@ -2,10 +2,12 @@
 
 #include <fmt/format.h>
 
+#include <cmath>
 #include <filesystem>
 #include <set>
 
 #include "hilt/error.hpp"
+#include "hilt/step.hpp"
 #include "hilt/units.hpp"
 #include "yaml_checked.hpp"
 
@@ -19,17 +21,82 @@ using detail::as_string;
 using detail::checked_map;
 using detail::fail_at;
 
+// ---------------------------------------------------------------------------------------------
+// bench_emulation
+
+bench_emulation::bench_emulation(std::shared_ptr<world> w) : world_(std::move(w)) {}
+
+bench_emulation::~bench_emulation() {
+  // The libmodbus servers first (their threads read the chamber models), then the socket thread;
+  // the line servers are closed once nothing runs them any more.
+  for (auto& [name, c] : chambers_) {
+    if (c.server) c.server->stop();
+  }
+  if (net_io_) {
+    net_work_.reset();
+    net_io_->stop();
+    if (net_thread_.joinable()) net_thread_.join();
+  }
+  for (auto& [name, s] : supplies_) {
+    if (s.server) s.server->stop();
+  }
+}
+
 result<std::shared_ptr<hilt::i2c_bus>> bench_emulation::i2c(std::string_view name) {
   auto it = buses_.find(name);
   if (it == buses_.end()) return failure(make_error_code(errc::device_not_found));
   return std::shared_ptr<hilt::i2c_bus>(it->second);
 }
 
+boost::asio::any_io_executor bench_emulation::net_executor() {
+  if (!net_io_) {
+    net_io_ = std::make_unique<boost::asio::io_context>(1);
+    net_work_.emplace(net_io_->get_executor());
+    net_thread_ = std::thread([io = net_io_.get()] { io->run(); });
+  }
+  return net_io_->get_executor();
+}
+
+result<hilt::tcp_endpoint> bench_emulation::tcp(std::string_view name) {
+  if (auto* s = supply(name)) {
+    if (!s->server) {
+      auto psu = s->psu;
+      auto server = std::make_shared<line_server>(
+          net_executor(), [psu](std::string_view line) { return psu->handle(line); },
+          [psu] { psu->input_overrun(); });
+      try {
+        server->start("127.0.0.1", 0);
+      } catch (const std::exception&) {
+        return failure(make_error_code(errc::io_error));
+      }
+      s->server = std::move(server);
+    }
+    return hilt::tcp_endpoint{"127.0.0.1", s->server->port()};
+  }
+  if (auto* c = chamber(name)) {
+    if (!c->server) {
+      auto server = std::make_unique<modbus_chamber_server>(c->chamber, c->map);
+      try {
+        server->start("127.0.0.1", 0);
+      } catch (const std::exception&) {
+        return failure(make_error_code(errc::io_error));
+      }
+      c->server = std::move(server);
+    }
+    return hilt::tcp_endpoint{"127.0.0.1", c->server->port()};
+  }
+  return failure(make_error_code(errc::device_not_found));
+}
+
 std::vector<std::string> bench_emulation::describe() const {
   std::vector<std::string> out;
-  out.reserve(modules_.size());
-  for (const auto& m : modules_)
-    out.push_back(m->describe());
+  out.reserve(modules_.size() + supplies_.size() + chambers_.size() + regulators_.size());
+  for (const auto& m : modules_) out.push_back(m->describe());
+  for (const auto& [name, s] : supplies_) out.push_back(s.psu->describe(name));
+  for (const auto& [name, c] : chambers_) out.push_back(c.chamber->describe(name));
+  for (const auto& r : regulators_) {
+    out.push_back(r.regulator->describe(fmt::format("{} {}", r.name, r.label)));
+  }
   return out;
 }
 
@@ -41,30 +108,318 @@ std::shared_ptr<emu_i2c_bus> bench_emulation::bus(const std::string& name) {
   return b;
 }
 
+void bench_emulation::add_supply(std::string name, std::shared_ptr<scpi_psu_emulator> psu) {
+  supply_entry e;
+  for (int ch = 1; ch <= psu->channel_count(); ++ch) {
+    auto rail = std::make_shared<power_rail>(fmt::format("{}/{}", name, ch));
+    psu->set_rail(ch, rail);
+    e.rails.push_back(std::move(rail));
+  }
+  e.psu = std::move(psu);
+  supplies_.emplace(std::move(name), std::move(e));
+}
+
+void bench_emulation::add_chamber(std::string name, std::shared_ptr<chamber_model> c,
+                                  modbus_chamber::register_map map) {
+  chamber_entry e;
+  e.inside = std::make_shared<world>(
+      world_, [c](world::time_point t) { return c->air_temperature_at(t); });
+  e.chamber = std::move(c);
+  e.map = std::move(map);
+  chambers_.emplace(std::move(name), std::move(e));
+}
+
+bench_emulation::supply_entry* bench_emulation::supply(std::string_view name) {
+  auto it = supplies_.find(name);
+  return it == supplies_.end() ? nullptr : &it->second;
+}
+
+bench_emulation::chamber_entry* bench_emulation::chamber(std::string_view name) {
+  auto it = chambers_.find(name);
+  return it == chambers_.end() ? nullptr : &it->second;
+}
+
+bench_emulation::regulator_entry* bench_emulation::regulator(std::string_view name) {
+  for (auto& r : regulators_) {
+    if (r.name == name) return &r;
+  }
+  return nullptr;
+}
+
+std::shared_ptr<power_rail> bench_emulation::rail(std::string_view name) {
+  if (auto* r = regulator(name)) return r->rail;
+  const auto slash = name.find('/');
+  const std::string_view supply_name = name.substr(0, slash);
+  auto* s = supply(supply_name);
+  if (!s) return nullptr;
+  int ch = 1;
+  if (slash != std::string_view::npos) {
+    const std::string_view num = name.substr(slash + 1);
+    ch = 0;
+    for (char c : num) {
+      if (c < '0' || c > '9' || ch > 1000) return nullptr;
+      ch = ch * 10 + (c - '0');
+    }
+    if (num.empty()) return nullptr;
+  }
+  if (ch < 1 || ch > static_cast<int>(s->rails.size())) return nullptr;
+  return s->rails[static_cast<std::size_t>(ch - 1)];
+}
+
+// ---------------------------------------------------------------------------------------------
+// The factory
+
+namespace {
+
+std::string instrument_name(const checked_map& m, const std::string& src, const char* what) {
+  const YAML::Node n = m.require("name");
+  const std::string name = as_string(n, src, "name");
+  if (name.empty() || name.find_first_of("/: \t?&") != std::string::npos) {
+    fail_at(src, n, fmt::format("{} name '{}' must be non-empty without '/', ':', '?', '&' or "
+                                "blanks",
+                                what, name));
+  }
+  return name;
+}
+
+// Instrument names share one namespace (the emu-tcp endpoints); the value says where each is.
+using name_table = std::map<std::string, std::string>;
+
+void claim_name(name_table& names, const std::string& name, const YAML::Node& at,
+                const std::string& src, const char* what) {
+  auto [it, fresh] = names.emplace(name, hilt::where(src, at));
+  if (!fresh) {
+    fail_at(src, at, fmt::format("{} name '{}' is already used at {}", what, name, it->second));
+  }
+}
+
+void build_chambers(const YAML::Node& list, const std::string& src, double ambient,
+                    bench_emulation& emu, name_table& tcp_names) {
+  if (!list.IsSequence()) fail_at(src, list, "'chambers' expects a list");
+  for (const auto& cn : list) {
+    checked_map m(cn, src, "emulated chamber",
+                  {"name", "map", "room", "setpoint", "running", "max_ramp", "ramp",
+                   "time_constant", "off_time_constant", "load_coupling", "limits", "serial"});
+    const std::string name = instrument_name(m, src, "chamber");
+    claim_name(tcp_names, name, m.get("name"), src, "instrument");
+    modbus_chamber::register_map map;
+    if (auto n = m.get("map"); n.IsDefined()) {
+      try {
+        map = modbus_chamber::load_named_map(as_string(n, src, "map"));
+      } catch (const config_error& e) {
+        if (!e.where().empty()) throw;
+        fail_at(src, n, e.message());
+      }
+    } else {
+      map = modbus_chamber::load_named_map("watlow-f4t");
+    }
+    chamber_params p;
+    p.room_c = ambient;
+    using hilt::dimension;
+    if (auto n = m.get("room"); n.IsDefined())
+      p.room_c = as_quantity(n, src, "room", dimension::temperature, -60, 150);
+    if (auto n = m.get("limits"); n.IsDefined()) {
+      checked_map l(n, src, "limits", {"min", "max"});
+      if (auto x = l.get("min"); x.IsDefined())
+        p.min_setpoint_c = as_quantity(x, src, "min", dimension::temperature, -200, 500);
+      if (auto x = l.get("max"); x.IsDefined())
+        p.max_setpoint_c = as_quantity(x, src, "max", dimension::temperature, -200, 500);
+      if (p.min_setpoint_c >= p.max_setpoint_c) fail_at(src, n, "'min' must be below 'max'");
+      p.over_temperature_c = p.max_setpoint_c + 10;
+    }
+    p.setpoint_c = 25.0;
+    if (auto n = m.get("setpoint"); n.IsDefined())
+      p.setpoint_c = as_quantity(n, src, "setpoint", dimension::temperature, p.min_setpoint_c,
+                                 p.max_setpoint_c);
+    if (auto n = m.get("running"); n.IsDefined()) p.running = as_bool(n, src, "running");
+    if (auto n = m.get("max_ramp"); n.IsDefined())
+      p.max_ramp_c_per_min = as_number(n, src, "max_ramp", 0.01, 1000);
+    if (auto n = m.get("ramp"); n.IsDefined()) p.ramp_c_per_min = as_number(n, src, "ramp", 0, 1000);
+    if (auto n = m.get("time_constant"); n.IsDefined())
+      p.time_constant_s = as_quantity(n, src, "time_constant", dimension::time, 1, 86400);
+    if (auto n = m.get("off_time_constant"); n.IsDefined())
+      p.off_time_constant_s = as_quantity(n, src, "off_time_constant", dimension::time, 1, 864000);
+    if (auto n = m.get("load_coupling"); n.IsDefined())
+      p.load_coupling_c_per_w = as_number(n, src, "load_coupling", 0, 10);
+    if (auto n = m.get("serial"); n.IsDefined())
+      p.serial = static_cast<std::int32_t>(as_int(n, src, "serial", 1, 2147483647));
+    auto model = std::make_shared<chamber_model>(emu.world_ptr(), p);
+    emu.add_chamber(name, std::move(model), std::move(map));
+  }
+}
+
+void build_supplies(const YAML::Node& list, const std::string& src, bench_emulation& emu,
+                    name_table& tcp_names) {
+  if (!list.IsSequence()) fail_at(src, list, "'supplies' expects a list");
+  const std::filesystem::path base = std::filesystem::path(src).parent_path();
+  for (const auto& sn : list) {
+    checked_map m(sn, src, "emulated supply",
+                  {"name", "model", "model_file", "serial", "channels", "outputs"});
+    const std::string name = instrument_name(m, src, "supply");
+    claim_name(tcp_names, name, m.get("name"), src, "instrument");
+    scpi_psu::psu_model model;
+    const YAML::Node model_node = m.get("model"), file_node = m.get("model_file");
+    if (model_node.IsDefined() == file_node.IsDefined()) {
+      fail_at(src, sn, "an emulated supply needs 'model' or 'model_file' (one of them)");
+    }
+    if (file_node.IsDefined()) {
+      const std::string rel = as_string(file_node, src, "model_file");
+      const auto path = (base / rel).lexically_normal();
+      if (!std::filesystem::exists(path)) {
+        fail_at(src, file_node,
+                fmt::format("model file '{}' not found (looked for {})", rel, path.string()));
+      }
+      model = scpi_psu::load_model(path);
+    } else {
+      try {
+        model = scpi_psu::load_named_model(as_string(model_node, src, "model"));
+      } catch (const config_error& e) {
+        if (!e.where().empty()) throw;
+        fail_at(src, model_node, e.message());
+      }
+    }
+    scpi_psu_emulator::options opts;
+    if (auto n = m.get("serial"); n.IsDefined()) opts.serial = as_string(n, src, "serial");
+    if (auto n = m.get("channels"); n.IsDefined())
+      opts.channels = static_cast<int>(as_int(n, src, "channels", 1, 16));
+    auto psu = std::make_shared<scpi_psu_emulator>(model, opts);
+    if (auto outs = m.get("outputs"); outs.IsDefined()) {
+      if (!outs.IsMap()) {
+        fail_at(src, outs, "'outputs' expects a mapping of output number to "
+                           "{voltage, current, on}");
+      }
+      for (auto it = outs.begin(); it != outs.end(); ++it) {
+        const YAML::Node k = it->first;
+        const YAML::Node v = it->second;
+        const int ch = static_cast<int>(as_int(k, src, "output", 1, psu->channel_count()));
+        checked_map o(v, src, fmt::format("output {}", ch), {"voltage", "current", "on"});
+        const auto& rating = psu->model().channels[static_cast<std::size_t>(
+            std::min(ch, psu->model().channel_count()) - 1)];
+        double volts = 0, amps = rating.max_current;
+        bool on = false;
+        if (auto x = o.get("voltage"); x.IsDefined())
+          volts = as_quantity(x, src, "voltage", hilt::dimension::voltage, 0, rating.max_voltage);
+        if (auto x = o.get("current"); x.IsDefined())
+          amps = as_quantity(x, src, "current", hilt::dimension::current, 0, rating.max_current);
+        if (auto x = o.get("on"); x.IsDefined()) on = as_bool(x, src, "on");
+        psu->set_output(ch, volts, amps, on);
+      }
+    }
+    emu.add_supply(name, std::move(psu));
+  }
+}
+
+void build_regulators(const YAML::Node& list, const std::string& src, bench_emulation& emu,
+                      std::set<std::pair<std::string, unsigned>>& taken,
+                      name_table& rail_names) {
+  if (!list.IsSequence()) fail_at(src, list, "'regulators' expects a list");
+  std::uint64_t index = 0;
+  for (const auto& rn : list) {
+    checked_map m(rn, src, "emulated regulator",
+                  {"name", "bus", "address", "vin", "vout", "vout_exponent", "efficiency", "idle",
+                   "iout_limit", "mfr", "unsupported", "faults"});
+    const std::string name = instrument_name(m, src, "regulator");
+    claim_name(rail_names, name, m.get("name"), src, "rail");
+    const std::string bus_name = as_string(m.require("bus"), src, "bus");
+    if (bus_name.empty()) fail_at(src, rn, "'bus' must not be empty");
+    unsigned addr = 0x40;
+    auto addr_node = m.get("address");
+    if (addr_node.IsDefined())
+      addr = static_cast<unsigned>(as_int(addr_node, src, "address", 0x03, 0x77));
+    if (!taken.emplace(bus_name, addr).second) {
+      fail_at(src, addr_node.IsDefined() ? addr_node : YAML::Node(rn),
+              fmt::format("bus '{}' already has a device at 0x{:02x}", bus_name, addr));
+    }
+    regulator_params p;
+    using hilt::dimension;
+    if (auto n = m.get("vin"); n.IsDefined()) p.vin = as_quantity(n, src, "vin", dimension::voltage, 0.5, 100);
+    if (auto n = m.get("vout_exponent"); n.IsDefined())
+      p.vout_exponent = static_cast<int>(as_int(n, src, "vout_exponent", -16, 15));
+    const double vout_max = 65535.0 * std::ldexp(1.0, p.vout_exponent);
+    if (auto n = m.get("vout"); n.IsDefined())
+      p.vout = as_quantity(n, src, "vout", dimension::voltage, 0, std::min(60.0, vout_max));
+    if (auto n = m.get("efficiency"); n.IsDefined())
+      p.efficiency = as_number(n, src, "efficiency", 0.3, 1.0);
+    double idle = 0;
+    if (auto n = m.get("idle"); n.IsDefined()) idle = as_quantity(n, src, "idle", dimension::power, 0, 5000);
+    if (auto n = m.get("iout_limit"); n.IsDefined())
+      p.iout_limit = as_quantity(n, src, "iout_limit", dimension::current, 0.001, 1000);
+    if (auto n = m.get("mfr"); n.IsDefined()) {
+      checked_map f(n, src, "mfr", {"id", "model", "revision", "serial"});
+      auto text = [&](const char* key, std::string& out) {
+        if (auto x = f.get(key); x.IsDefined()) {
+          out = as_string(x, src, key);
+          if (out.size() > 32) fail_at(src, x, fmt::format("'{}' is longer than 32 bytes (an SMBus block)", key));
+        }
+      };
+      text("id", p.mfr_id);
+      text("model", p.mfr_model);
+      text("revision", p.mfr_revision);
+      text("serial", p.mfr_serial);
+    }
+    if (auto n = m.get("unsupported"); n.IsDefined()) {
+      if (!n.IsSequence()) fail_at(src, n, "'unsupported' expects a list of command codes");
+      for (const auto& c : n) p.unsupported.insert(static_cast<std::uint8_t>(as_int(c, src, "unsupported", 0, 255)));
+    }
+    target_faults faults;
+    if (auto fn = m.get("faults"); fn.IsDefined()) {
+      checked_map f(fn, src, "faults", {"nack_rate"});
+      if (auto n = f.get("nack_rate"); n.IsDefined()) faults.nack_rate = as_number(n, src, "nack_rate", 0.0, 1.0);
+    }
+    faults.seed = emu.the_world().derive_seed(0x5EED0000u + index++);
+    auto rail = std::make_shared<power_rail>(name);
+    rail->set_idle_watts(idle);
+    rail->set_nominal_volts(p.vout);
+    auto reg = std::make_shared<pmbus_regulator>(emu.world_ptr(), rail, p);
+    emu.bus(bus_name)->attach(static_cast<std::uint8_t>(addr), reg, faults);
+    emu.add_regulator(bench_emulation::regulator_entry{
+        name, fmt::format("{}@0x{:02x}", bus_name, addr), std::move(reg), std::move(rail)});
+  }
+}
+
+}  // namespace
+
 std::unique_ptr<hilt::emulation> make_emulation(const YAML::Node& section,
                                                 const hilt::emulation_env& env) {
   const std::string& src = env.source;
-  checked_map top(section, src, "emulation", {"ambient", "modules"});
+  checked_map top(section, src, "emulation",
+                  {"ambient", "modules", "chambers", "supplies", "regulators"});
   double ambient = 25.0;
   if (auto n = top.get("ambient"); n.IsDefined()) {
     ambient = as_quantity(n, src, "ambient", hilt::dimension::temperature, -60, 150);
   }
-  auto modules_node = top.get("modules");
-
   auto w = std::make_shared<world>(env.clock, env.seed, ambient);
   auto emu = std::make_unique<bench_emulation>(w);
+
+  // Instruments first: modules refer to them by name.
+  name_table tcp_names, rail_names;
+  std::set<std::pair<std::string, unsigned>> taken;
+  if (auto n = top.get("chambers"); n.IsDefined() && !n.IsNull()) {
+    build_chambers(n, src, ambient, *emu, tcp_names);
+  }
+  if (auto n = top.get("supplies"); n.IsDefined() && !n.IsNull()) {
+    build_supplies(n, src, *emu, tcp_names);
+    for (const auto& [name, at] : tcp_names) {
+      if (emu->supply(name)) rail_names.emplace(name, at);
+    }
+  }
+  if (auto n = top.get("regulators"); n.IsDefined() && !n.IsNull()) {
+    build_regulators(n, src, *emu, taken, rail_names);
+  }
+
+  auto modules_node = top.get("modules");
   if (!modules_node.IsDefined() || modules_node.IsNull()) return emu;
   if (!modules_node.IsSequence()) fail_at(src, modules_node, "'modules' expects a list");
 
   // Profile paths are relative to the fixture file.
   const std::filesystem::path base = std::filesystem::path(src).parent_path();
   std::map<std::string, module_profile> profiles;
-  std::set<std::pair<std::string, unsigned>> taken;
+  std::map<std::string, std::vector<std::shared_ptr<cmis_module>>> in_chamber;
   std::uint64_t index = 0;
   for (const auto& mn : modules_node) {
-    checked_map m(
-        mn, src, "emulated module",
-        {"bus", "address", "profile", "serial", "lpmode_pin", "boot", "rx_loss", "faults"});
+    checked_map m(mn, src, "emulated module",
+                  {"bus", "address", "profile", "serial", "lpmode_pin", "boot", "rx_loss", "faults",
+                   "chamber", "rail"});
     const std::string bus_name = as_string(m.require("bus"), src, "bus");
     if (bus_name.empty()) fail_at(src, mn, "'bus' must not be empty");
     unsigned addr = 0x50;
@@ -113,6 +468,28 @@ std::unique_ptr<hilt::emulation> make_emulation(const YAML::Node& section,
         faults.nack_rate = as_number(n, src, "nack_rate", 0.0, 1.0);
       }
     }
+    std::shared_ptr<const world> module_world = w;
+    std::string chamber_name;
+    if (auto n = m.get("chamber"); n.IsDefined()) {
+      chamber_name = as_string(n, src, "chamber");
+      auto* c = emu->chamber(chamber_name);
+      if (!c) {
+        fail_at(src, n, fmt::format("no emulated chamber named '{}' (declare it under "
+                                    "'chambers:')",
+                                    chamber_name));
+      }
+      module_world = c->inside;
+    }
+    std::shared_ptr<power_rail> rail;
+    if (auto n = m.get("rail"); n.IsDefined()) {
+      const std::string rail_name = as_string(n, src, "rail");
+      rail = emu->rail(rail_name);
+      if (!rail) {
+        fail_at(src, n, fmt::format("no power rail '{}': expected SUPPLY/OUTPUT (e.g. psu1/1), "
+                                    "SUPPLY (output 1) or a regulator's name",
+                                    rail_name));
+      }
+    }
 
     if (!taken.emplace(bus_name, addr).second) {
       fail_at(src, addr_node.IsDefined() ? addr_node : YAML::Node(mn),
@@ -120,10 +497,25 @@ std::unique_ptr<hilt::emulation> make_emulation(const YAML::Node& section,
     }
     const std::uint64_t module_seed = w->derive_seed(2 * index + 1);
     faults.seed = w->derive_seed(2 * index + 2);
-    auto mod = std::make_shared<cmis_module>(w, profiles.at(path), opts, module_seed);
+    auto mod = std::make_shared<cmis_module>(module_world, profiles.at(path), opts, module_seed);
     emu->bus(bus_name)->attach(static_cast<std::uint8_t>(addr), mod, faults);
+    if (rail) rail->add_module(mod);
+    if (!chamber_name.empty()) in_chamber[chamber_name].push_back(mod);
     emu->add_module(std::move(mod));
     ++index;
+  }
+  // Heat from the load: a chamber sums the dissipation of the modules inside it.
+  // Weak references: the modules see the chamber through their world, so strong ones would make
+  // a cycle.
+  for (auto& [name, mods] : in_chamber) {
+    std::vector<std::weak_ptr<cmis_module>> weak(mods.begin(), mods.end());
+    emu->chamber(name)->chamber->set_load_source([weak] {
+      double watts = 0;
+      for (const auto& wm : weak) {
+        if (auto m = wm.lock()) watts += m->dissipation_w();
+      }
+      return watts;
+    });
   }
   return emu;
 }

@@ -41,6 +41,8 @@ class bench final : public bench_services {
   hilt::emulation* emulation() noexcept { return emulation_.get(); }
 
   result<std::shared_ptr<i2c_bus>> i2c(std::string_view transport, std::string_view name) override;
+  // "emu-tcp": the emulation's instrument of that name (its server starts on first use).
+  result<tcp_endpoint> tcp(std::string_view transport, std::string_view name) override;
 
   // Puts every opened device in its safe state, modules first (lasers dark), then supplies, then
   // chambers; each action bounded by `per_device`. Logs every action and its outcome; never throws.

@@ -129,6 +129,26 @@ enum class module_state {
 };
 std::string_view to_string(module_state s) noexcept;
 
+// PRBS test patterns (CMIS 5.x Table 8-115 names; the "Q" variants are PAM4 Gray-coded).
+enum class prbs_pattern {
+  prbs31q, prbs31, prbs23q, prbs23, prbs15q, prbs15, prbs13q, prbs13, prbs9q, prbs9, prbs7q, prbs7,
+  ssprq
+};
+std::string_view to_string(prbs_pattern p) noexcept;  // "PRBS-31Q", ..., "SSPRQ"
+// Accepts "PRBS-31Q", "prbs31q", "PRBS31Q", "ssprq" (case, '-' and '_' ignored).
+std::optional<prbs_pattern> parse_prbs_pattern(std::string_view s) noexcept;
+
+// One lane of a PRBS checker, as read by async_prbs_read().
+struct prbs_lane_status {
+  int lane = 0;                     // 1-based
+  hilt::side side = side::media;
+  bool locked = false;              // the checker is in lock now
+  bool lost_lock = false;           // lock was lost (or never gained) since the previous read
+  std::uint64_t bits = 0;           // bits compared since the checker was enabled or reset
+  std::uint64_t errors = 0;         // bit errors among them
+  double ber = 0;                   // the device's own BER figure (errors / bits when it has none)
+};
+
 // A managed optical module (pluggable, CPO optical engine, external laser source).
 class managed_module : public device {
  public:
@@ -149,12 +169,39 @@ class managed_module : public device {
   // Number of host lanes (for lane selection); 0 if unknown.
   virtual int lane_count() const noexcept { return 0; }
 
+  // PRBS (CMIS pages 13h/14h): enables (or disables) the pattern generator and/or checker on
+  // `lanes` of one side with `pattern`; counters restart. A side or pattern the module does not
+  // advertise answers not_supported.
+  task<std::error_code> async_prbs_configure(hilt::side side, lane_mask lanes, prbs_pattern pattern,
+                                             bool generator, bool checker,
+                                             std::optional<duration> timeout = {});
+  // Checker status and counters of every lane whose checker is enabled on that side.
+  task<result<std::vector<prbs_lane_status>>> async_prbs_read(hilt::side side,
+                                                              std::optional<duration> timeout = {});
+  // Versatile diagnostics (CMIS VDM pages 20h-2Fh): at least pre-FEC BER per lane
+  // ("pre_fec_ber_current", side media/host, unit "").
+  task<result<std::vector<monitor_reading>>> async_read_vdm(std::optional<duration> timeout = {});
+  // Configures application `appsel` (1-15) on the data paths starting at the host lanes in
+  // `lanes` and brings them to DPActivated, honouring the module's advertised timings.
+  task<std::error_code> async_activate_data_path(lane_mask lanes, int appsel,
+                                                 std::optional<duration> timeout = {});
+  // Takes the data paths of `lanes` down to DPDeactivated.
+  task<std::error_code> async_deactivate_data_path(lane_mask lanes,
+                                                   std::optional<duration> timeout = {});
+
  protected:
   virtual task<result<module_state>> do_module_state();
   virtual task<result<module_state>> do_set_low_power(bool low_power);
   virtual task<std::error_code> do_power_up();
   virtual task<std::error_code> do_set_tx_disable(lane_mask lanes, bool disable);
   virtual task<result<std::vector<monitor_reading>>> do_read_monitors();
+  virtual task<std::error_code> do_prbs_configure(hilt::side side, lane_mask lanes,
+                                                  prbs_pattern pattern, bool generator,
+                                                  bool checker);
+  virtual task<result<std::vector<prbs_lane_status>>> do_prbs_read(hilt::side side);
+  virtual task<result<std::vector<monitor_reading>>> do_read_vdm();
+  virtual task<std::error_code> do_activate_data_path(lane_mask lanes, int appsel);
+  virtual task<std::error_code> do_deactivate_data_path(lane_mask lanes);
   task<std::error_code> do_safe_state() override;  // Tx disable all lanes, then LowPwr
 };
 

@@ -46,6 +46,15 @@ class bench_services {
   // Completes with errc::device_not_found and a message when there is none.
   virtual result<std::shared_ptr<i2c_bus>> i2c(std::string_view transport,
                                                  std::string_view name) = 0;
+  // An emulated TCP instrument by transport and name: ("emu-tcp", "psu1") -> the loopback
+  // endpoint its emulator listens on. Completes with errc::device_not_found (and a log line) when
+  // there is none. Real instruments are addressed as tcp:HOST:PORT and need no service.
+  // (Appended after i2c(): callers compiled against the older vtable are unaffected.)
+  virtual result<tcp_endpoint> tcp(std::string_view transport, std::string_view name) {
+    (void)transport;
+    (void)name;
+    return failure(make_error_code(errc::device_not_found));
+  }
 };
 
 struct make_args {

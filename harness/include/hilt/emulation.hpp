@@ -13,6 +13,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "hilt/result.hpp"
 
@@ -20,6 +21,12 @@ namespace hilt {
 
 class clock;
 class i2c_bus;
+
+// Where an emulated TCP instrument listens: always on loopback, on a port the kernel chose.
+struct tcp_endpoint {
+  std::string host;        // "127.0.0.1"
+  std::uint16_t port = 0;  // never 0 once the server listens
+};
 
 struct emulation_env {
   hilt::clock* clock = nullptr;  // emulated time is harness time
@@ -34,6 +41,13 @@ class emulation {
   virtual result<std::shared_ptr<i2c_bus>> i2c(std::string_view name) = 0;
   // A one-line state summary per emulated device (state, Tx on/off), for logs and safety checks.
   virtual std::vector<std::string> describe() const { return {}; }
+  // An emulated TCP instrument (SCPI supply, Modbus TCP chamber) by name: the loopback endpoint
+  // its server listens on, started on first use. errc::device_not_found if the fixture declares
+  // none of that name; errc::io_error if its server cannot listen.
+  virtual result<tcp_endpoint> tcp(std::string_view name) {
+    (void)name;
+    return failure(make_error_code(errc::device_not_found));
+  }
 };
 
 // Builds the emulation from the fixture's `emulation:` mapping. Throws config_error with

@@ -4,12 +4,14 @@
 //   description: ...
 //   clock: virtual                     # default clock for runs on this bench (real | virtual)
 //   seed: 1                            # default seed for emulation
+//   calibration: warn                  # overdue calibration: warn | refuse | ignore (default warn)
 //   emulation: { ... }                 # emulated devices and their wires (drivers/emu/README.md)
 //   devices:
 //     - name: m1
 //       address: cmis:emu-i2c:port1@0x50
 //       options: { ... }               # driver options (optional)
 //       calibration_due: 2027-06-30    # instruments (optional)
+//       calibration: refuse            # overdue policy for this device (optional; calibration.hpp)
 //   duts:
 //     - slot: 1
 //       name: dut1                     # optional, default "slot<N>"
@@ -25,6 +27,7 @@
 #include <vector>
 
 #include "hilt/address.hpp"
+#include "hilt/calibration.hpp"
 #include "hilt/clock.hpp"
 #include "hilt/error.hpp"
 
@@ -38,6 +41,7 @@ struct fixture {
     hilt::address address;
     YAML::Node options;
     std::string calibration_due;  // ISO date or empty
+    std::optional<calibration_policy> calibration;  // overrides the fixture's policy
     std::string where;            // file:line:col of the entry
   };
   struct dut_entry {
@@ -53,6 +57,7 @@ struct fixture {
   std::string text;  // file bytes, stored with each run
   clock_mode clock = clock_mode::virtual_time;
   std::uint64_t seed = 1;
+  calibration_policy calibration = calibration_policy::warn;  // for overdue calibration_due
   YAML::Node emulation;  // null when the bench is all real hardware
   std::vector<device_entry> devices;
   std::vector<dut_entry> duts;

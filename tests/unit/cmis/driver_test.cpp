@@ -67,7 +67,12 @@ TEST(CmisDriver, ModuleStateAndLowPower) {
   auto dut = b.module();
   EXPECT_EQ(b.run(dut->async_module_state()).value(), hilt::module_state::ready);
   auto st = b.run(dut->async_set_low_power(true));
-  EXPECT_EQ(st.value(), hilt::module_state::powering_down);
+  // The module first takes its data paths down (LowPwrExS, CMIS 5.x §6.3.2), then ModulePwrDn.
+  EXPECT_EQ(st.value(), hilt::module_state::ready);
+  b.run([&]() -> boost::asio::awaitable<int> {
+    co_await b.clk.async_sleep(8ms, boost::asio::use_awaitable);
+    co_return 0;
+  }());
   EXPECT_EQ(b.emulated().state(), hilt::emu::msm_state::pwr_dn);
   std::uint8_t c = 0;
   ASSERT_TRUE(b.emulated().peek(0, 0, 26, std::span(&c, 1)));
@@ -240,11 +245,12 @@ TEST(CmisDriver, CorruptPage01ChecksumIsReported) {
 TEST(CmisDriver, UnknownIdentifierAndRevision) {
   {
     emu_bench b(one_dr4);
-    const std::uint8_t qsfp28[] = {0x11};
-    ASSERT_TRUE(b.emulated().poke(0, 0, 0, qsfp28));
+    const std::uint8_t gbic[] = {0x01};
+    ASSERT_TRUE(b.emulated().poke(0, 0, 0, gbic));
     auto id = b.run(b.module()->async_identify());
     EXPECT_EQ(id.error(), hilt::errc::unknown_identifier);
-    EXPECT_NE(b.log().find("page 00h byte 0 identifier 0x11 (QSFP28) is not a CMIS module"),
+    EXPECT_NE(b.log().find("page 00h byte 0 identifier 0x01 (GBIC) is not a CMIS, SFF-8636 or "
+                           "SFF-8472 module"),
               std::string::npos)
         << b.log();
   }

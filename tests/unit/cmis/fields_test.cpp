@@ -143,12 +143,37 @@ TEST(CmisRealDumps, DriverIdentifiesDumpsServedByTheEmulator) {
   }
 }
 
-TEST(CmisRealDumps, Sff8636DumpIsNotCmis) {
+TEST(CmisRealDumps, Sff8636DumpIsIdentifiedAsSff8636) {
   REQUIRE_DUMPS();
   hilt::test::emu_bench b(hilt::test::one_dr4);
   b.emulated().load_image(dump("bigcode_finisar_FTLC9551REPM_qsfp28_100g_sr4_sff8636.bin"));
-  auto id = b.run(b.module()->async_identify());
-  EXPECT_EQ(id.error(), hilt::errc::unknown_identifier);
+  auto dut = b.module();
+  auto id = b.run(dut->async_identify());
+  ASSERT_TRUE(id) << b.log();
+  EXPECT_EQ(id.value().vendor, "FINISAR CORP");
+  EXPECT_EQ(id.value().part_number, "FTLC9551REPM");
+  EXPECT_EQ(id.value().serial, "XU90TRP");
+  EXPECT_EQ(id.value().revision, "A0");
+  EXPECT_EQ(id.value().extra.at("spec"), "SFF-8636");
+  EXPECT_EQ(id.value().extra.at("power_class"), "4");
+  EXPECT_EQ(id.value().extra.at("max_power_w"), "3.50");
+  EXPECT_EQ(b.run(dut->async_module_state()).value(), hilt::module_state::ready);
+  auto m = b.run(dut->async_read_monitors());
+  ASSERT_TRUE(m);
+  ASSERT_EQ(m.value().size(), 2u + 3u * 4u);
+  EXPECT_NEAR(m.value()[0].value, 0x1a68 / 256.0, 1e-9);
+  EXPECT_EQ(m.value()[0].name, "temperature");
+  // Low power through Power_override + Power_set (00h:93), Tx disable through 00h:86.
+  EXPECT_EQ(b.run(dut->async_set_low_power(true)).value(), hilt::module_state::low_power);
+  std::uint8_t v = 0;
+  ASSERT_TRUE(b.emulated().peek(0, 0, 93, std::span(&v, 1)));
+  EXPECT_EQ(v, 0x03);
+  EXPECT_FALSE(b.run(dut->async_power_up()));
+  ASSERT_TRUE(b.emulated().peek(0, 0, 93, std::span(&v, 1)));
+  EXPECT_EQ(v, 0x01);
+  EXPECT_FALSE(b.run(dut->async_set_tx_disable(0x5, true)));
+  ASSERT_TRUE(b.emulated().peek(0, 0, 86, std::span(&v, 1)));
+  EXPECT_EQ(v, 0x05);
 }
 
 }  // namespace

@@ -121,10 +121,15 @@ TEST(EmuModule, FlagIsLatchedAcrossTransitionsAndMaskable) {
   EXPECT_EQ(r.byte(8) & 1, 1);
   EXPECT_EQ(r.byte(8) & 1, 0);        // cleared by the previous read
   ASSERT_FALSE(r.write({26, 0x50}));  // LowPwrRequestSW
+  // The data paths go down first (DPTxTurnOff 5 ms + DPDeinit 2.5 ms), then ModulePwrDn.
+  EXPECT_EQ(r.byte(3), 0x07);  // still ModuleReady, nothing latched yet
+  r.at(7500us);
   EXPECT_EQ(r.byte(3), 0x08);         // ModulePwrDn (4 << 1), IntL asserted
   ASSERT_FALSE(r.write({31, 0x01}));  // mask ModuleStateChangedFlag
-  EXPECT_EQ(r.byte(3), 0x09);         // masked: InterruptDeasserted
-  EXPECT_EQ(r.byte(8) & 1, 1);        // still latched
+  EXPECT_EQ(r.byte(3), 0x08) << "DPStateChanged lane flags still assert IntL";
+  (void)r.page(0x11);           // reading page 11h clears the lane flags
+  EXPECT_EQ(r.byte(3), 0x09);   // masked: InterruptDeasserted
+  EXPECT_EQ(r.byte(8) & 1, 1);  // still latched
 }
 
 TEST(EmuModule, PageSelectChecksumsAndIdentity) {
@@ -212,10 +217,21 @@ TEST(EmuModule, StateMachineTimingsOnManualTime) {
   EXPECT_EQ(r.state_bits(), 3);
   r.at(1s);
   ASSERT_FALSE(r.write({26, 0x50}));  // LowPwrRequestSW
-  EXPECT_EQ(r.state_bits(), 4);       // ModulePwrDn
-  r.at(1s + 25ms - 1ns);
+  // LowPwrExS needs every data path deactivated first: DPTxTurnOff (10 ms / 2) then DPDeinit
+  // (5 ms / 2), then ModulePwrDn (25 ms).
+  EXPECT_EQ(r.state_bits(), 3);
+  EXPECT_EQ(r.mod->data_path_state(1), hilt::emu::dp_state::tx_turn_off);
+  EXPECT_FALSE(r.mod->lasers_on()) << "DPTxTurnOff: the lasers are already dark";
+  r.at(1s + 5ms);
+  EXPECT_EQ(r.mod->data_path_state(1), hilt::emu::dp_state::deinit);
+  r.at(1s + 7500us - 1ns);
+  EXPECT_EQ(r.state_bits(), 3);
+  r.at(1s + 7500us);
+  EXPECT_EQ(r.mod->data_path_state(8), hilt::emu::dp_state::deactivated);
+  EXPECT_EQ(r.state_bits(), 4);  // ModulePwrDn
+  r.at(1s + 32500us - 1ns);
   EXPECT_EQ(r.state_bits(), 4);
-  r.at(1s + 25ms);
+  r.at(1s + 32500us);
   EXPECT_EQ(r.state_bits(), 1);  // ModuleLowPwr
   EXPECT_FALSE(r.mod->lasers_on());
   r.at(2s);
@@ -225,6 +241,15 @@ TEST(EmuModule, StateMachineTimingsOnManualTime) {
   EXPECT_EQ(r.state_bits(), 2);
   r.at(2s + 2500ms);
   EXPECT_EQ(r.state_bits(), 3);
+  // Then DPInit (5 s / 2) and DPTxTurnOn (100 ms / 2) before the lasers light.
+  EXPECT_EQ(r.mod->data_path_state(1), hilt::emu::dp_state::init);
+  EXPECT_FALSE(r.mod->lasers_on());
+  r.at(2s + 5000ms);
+  EXPECT_EQ(r.mod->data_path_state(1), hilt::emu::dp_state::tx_turn_on);
+  r.at(2s + 5050ms - 1ns);
+  EXPECT_FALSE(r.mod->lasers_on());
+  r.at(2s + 5050ms);
+  EXPECT_EQ(r.mod->data_path_state(1), hilt::emu::dp_state::activated);
   EXPECT_TRUE(r.mod->lasers_on());
 }
 
@@ -261,11 +286,14 @@ TEST(EmuModule, StateMachineInVirtualTimeWithHarnessClock) {
       },
       boost::asio::detached);
   clk.run();
-  ASSERT_EQ(changes.size(), 4u);
-  EXPECT_EQ(changes[0], std::make_pair(4, hilt::clock::duration(10s)));
-  EXPECT_EQ(changes[1], std::make_pair(1, hilt::clock::duration(10s + 25ms)));
-  EXPECT_EQ(changes[2], std::make_pair(2, hilt::clock::duration(10s + 100ms)));
-  EXPECT_EQ(changes[3], std::make_pair(3, hilt::clock::duration(10s + 100ms + 2500ms)));
+  // Data paths down in 7.5 ms (seen at the 10 ms poll), ModulePwrDn 25 ms (LowPwr at 32.5 ms,
+  // seen at 35 ms), then up again.
+  ASSERT_EQ(changes.size(), 5u);
+  EXPECT_EQ(changes[0], std::make_pair(3, hilt::clock::duration(10s)));
+  EXPECT_EQ(changes[1], std::make_pair(4, hilt::clock::duration(10s + 10ms)));
+  EXPECT_EQ(changes[2], std::make_pair(1, hilt::clock::duration(10s + 35ms)));
+  EXPECT_EQ(changes[3], std::make_pair(2, hilt::clock::duration(10s + 100ms)));
+  EXPECT_EQ(changes[4], std::make_pair(3, hilt::clock::duration(10s + 100ms + 2500ms)));
   EXPECT_LT(std::chrono::steady_clock::now() - wall, 2s) << "virtual time must not sleep";
 }
 
@@ -306,7 +334,10 @@ TEST(EmuModule, ColdBootAndLpModePin) {
   EXPECT_EQ(r.state_bits(), 2);
   r.at(10s + 2500ms);
   EXPECT_EQ(r.state_bits(), 3);
+  EXPECT_EQ(r.mod->data_path_state(1), hilt::emu::dp_state::init) << "cold: data paths start now";
   r.mod->set_lpmode_pin(true);
+  EXPECT_EQ(r.state_bits(), 3) << "DPInit -> DPDeinit (2.5 ms) first";
+  r.at(10s + 2502500us);
   EXPECT_EQ(r.state_bits(), 4);
 }
 
@@ -342,12 +373,18 @@ TEST(EmuModule, TxDisableDpStateAndLaneMonitors) {
   EXPECT_NE(r.mod->describe().find("lasers=off"), std::string::npos) << r.mod->describe();
 
   ASSERT_FALSE(r.write({130, 0x00}));
-  ASSERT_FALSE(r.write({26, 0x10}));  // LowPwr: data paths deactivated, no light
+  ASSERT_FALSE(r.write({26, 0x10}));  // LowPwr: data paths go down, no light
   p11 = r.page(0x11);
   for (int i = 0; i < 4; ++i)
-    EXPECT_EQ(p11[i], 0x11);
+    EXPECT_EQ(p11[i], 0x66) << "DPTxTurnOff";
   EXPECT_EQ(u16(p11, 154 - 128), 0u);
   EXPECT_FALSE(r.mod->lasers_on());
+  r.at(10ms);
+  p11 = r.page(0x11);
+  for (int i = 0; i < 4; ++i)
+    EXPECT_EQ(p11[i], 0x11) << "DPDeactivated";
+  EXPECT_EQ(p11[134 - 128], 0xFF) << "DPStateChanged latched on all 8 lanes";
+  EXPECT_EQ(r.page(0x11)[134 - 128], 0x00) << "and cleared by the read";
 }
 
 TEST(EmuModule, CaseTemperatureFollowsDissipationWithFirstOrderLag) {

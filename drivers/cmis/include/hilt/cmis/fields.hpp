@@ -144,4 +144,17 @@ double decode_bias_ma(const std::uint8_t* p, std::uint8_t monitors_lane_byte) no
 // mW -> dBm; 0 mW (no light) reads as the floor of the encoding, -40 dBm (0.1 uW).
 double mw_to_dbm_floor(double mw) noexcept;
 
+// F16 (OIF-CMIS 5.x §3.4, used for BER in 14h:192-223 and VDM): two bytes, the byte at the lower
+// address first; its bits 7-3 are the scaled exponent s, bits 2-0 and the second byte the 11-bit
+// mantissa m; value = m * 10^(s - 24). Range 0 and 1e-24 .. 2.047e10.
+double decode_f16(std::uint8_t first, std::uint8_t second) noexcept;
+inline double decode_f16(const std::uint8_t* p) noexcept {
+  return decode_f16(p[0], p[1]);
+}
+// The F16 code of `value` with the most precision (the smallest exponent whose rounded mantissa
+// fits in 11 bits), as (first byte << 8 | second byte): 2.4e-4 -> 0x90F0, 1e-12 -> 0x4BE8.
+// Negative values, NaN and values below 5e-25 encode as 0; values above 2.047e10 saturate at
+// 0xFFFF.
+std::uint16_t encode_f16(double value) noexcept;
+
 }  // namespace hilt::cmis

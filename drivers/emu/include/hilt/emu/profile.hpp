@@ -14,6 +14,8 @@
 #include <array>
 #include <chrono>
 #include <cstdint>
+#include <initializer_list>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -32,6 +34,48 @@ struct app_descriptor {
 // Alarm / warning thresholds in engineering units (page 02h, CMIS 5.x Table 8-69).
 struct threshold_set {
   double high_alarm = 0, low_alarm = 0, high_warn = 0, low_warn = 0;
+};
+
+// A state the emulated module can be made to stick in (fault injection): once it enters that
+// state it never leaves it.
+enum class stuck_state { none, module_pwr_up, module_pwr_dn, dp_init, dp_deinit, dp_tx_turn_on };
+
+// Faults injected into one emulated module (profile `faults:`, or per device in the fixture).
+// Times are harness time since the module was created.
+struct module_faults {
+  stuck_state stuck = stuck_state::none;
+  int garbage_page = -1;  // reads of this upper page return seeded garbage (bad checksums)
+  double laser_aging_db_per_khour = 0;  // Tx / laser output falls this much per 1000 h
+  struct dark_lane {
+    int lane = 1;  // media lane (laser lane for an ELSFP), 1-based
+    std::chrono::nanoseconds at{};
+  };
+  std::vector<dark_lane> dark_lanes;                        // a lane's laser dies at a set time
+  std::optional<std::chrono::nanoseconds> module_fault_at;  // ModuleFault at a set time
+  std::uint8_t module_fault_cause = 1;                      // 00h:41 (1 = TEC runaway)
+  bool any() const noexcept {
+    return stuck != stuck_state::none || garbage_page >= 0 || laser_aging_db_per_khour != 0 ||
+           !dark_lanes.empty() || module_fault_at.has_value();
+  }
+};
+
+// The ELSFP part of a profile (OIF-CMIS-ELSFP; identifier 22h, a resource module): laser lanes
+// with enable / state / bias / power on pages 1Ah / 1Bh.
+struct elsfp_spec {
+  int lanes = 0;                                      // 0: not an ELSFP
+  double power_dbm = 17.0;                            // output power per lane at the set point
+  double bias_ma = 400.0;                             // bias current per lane
+  std::chrono::nanoseconds ramp{100'000'000};         // LaneState "ramping" after an enable
+  bool apc = true;                                    // control mode: APC (1) or ACC (0), 1Ah:140.0
+  threshold_set power_thresholds{21, 12, 20, 13};     // dBm
+  threshold_set bias_thresholds{600, 100, 550, 150};  // mA
+};
+
+// A CPO optical engine's external laser source: an emulated ELSFP on the same I2C bus.
+struct laser_source_spec {
+  int address = 0;          // 0: none; else the ELSFP's 7-bit address on this module's bus
+  int lanes_per_laser = 4;  // media lanes fed by one laser lane
+  double loss_db = 16.0;    // laser output to modulated Tx output (splitting, modulator, coupling)
 };
 
 struct module_profile {
@@ -59,9 +103,12 @@ struct module_profile {
   double wavelength_nm = 0;              // 01h:138-139 (0.05 nm units)
   double wavelength_tolerance_nm = 0;    // 01h:140-141
   double smf_length_km = 0;              // 01h:132
-  int host_lanes = 8;
-  int media_lanes = 8;
-  std::vector<app_descriptor> applications;  // 1..15
+  int host_lanes = 8;                    // 1..32: more than 8 uses banks (CMIS 01h:142 bits 1-0)
+  int media_lanes = 8;                   // 1..32
+  std::vector<app_descriptor> applications;  // 1..15 (none for an ELSFP)
+  int banks() const noexcept {
+    return host_lanes > 8 || media_lanes > 8 ? (host_lanes > 16 || media_lanes > 16 ? 4 : 2) : 1;
+  }
 
   // State machine: advertised maximum durations (01h:144/167/168, Table 8-49 codes) and the
   // durations the emulated module actually takes.
@@ -70,6 +117,9 @@ struct module_profile {
   std::chrono::nanoseconds mgmt_init{};      // MgmtInit after power-on / reset (≤ tMgmtInit 2 s)
   std::chrono::nanoseconds module_pwr_up{};  // time spent in ModulePwrUp
   std::chrono::nanoseconds module_pwr_dn{};  // time spent in ModulePwrDn
+  // Data path durations the module takes (default half the advertised maxima, 01h:144/168).
+  std::chrono::nanoseconds dp_init{}, dp_deinit{}, tx_turn_on{}, tx_turn_off{};
+  std::chrono::nanoseconds config_apply{1'000'000};  // ConfigStatus InProgress after ApplyDPInit
 
   // Physics.
   double ready_power_w = 1.5;               // dissipation in ModuleReady
@@ -92,6 +142,29 @@ struct module_profile {
   threshold_set tx_power_thresholds{5, -8, 4, -7};
   threshold_set tx_bias_thresholds{120, 10, 110, 15};
   threshold_set rx_power_thresholds{5, -12, 4, -10};
+  double rx_los_dbm = -20.0;  // RxLOS below this received power
+
+  // PRBS (pages 13h/14h, CMIS 5.x Table 8-115 IDs, bit i = pattern i). All zero: no pages 13h/14h.
+  std::uint16_t host_generator_patterns = 0, host_checker_patterns = 0;
+  std::uint16_t media_generator_patterns = 0, media_checker_patterns = 0;
+  bool has_prbs() const noexcept {
+    return (host_generator_patterns | host_checker_patterns | media_generator_patterns |
+            media_checker_patterns) != 0;
+  }
+  // Link model: the BER a checker sees.
+  double media_bit_rate = 106.25e9;  // b/s per media lane
+  double host_bit_rate = 53.125e9;   // b/s per host lane
+  double rx_sensitivity_dbm = -6.0;  // received power at which the media BER is reference_ber
+  double reference_ber = 2.4e-4;
+  double host_ber = 1e-12;            // the host electrical channel (host SerDes) BER
+  double ber_floor = 0;  // the media BER never drops below this (DSP / receiver floor); 0: none
+  double hot_q_penalty_per_c = 0.01;  // Q shrinks by this fraction per C above reference_temp_c
+  bool linear = false;  // LPO: no retiming, the media path also carries the host SerDes noise
+  bool vdm = false;     // VDM pages 20h-2Fh (pre-FEC BER per lane)
+
+  elsfp_spec elsfp;                // lanes > 0: an ELSFP (identifier 22h)
+  laser_source_spec laser_source;  // address > 0: a CPO engine fed by an ELSFP
+  module_faults faults;
 };
 
 // Loads and checks a profile file. Throws hilt::config_error ("file:line:col: message") for a
@@ -100,6 +173,15 @@ struct module_profile {
 module_profile load_profile(const std::string& path);
 // Same, from an already parsed node; `source` names the file in messages.
 module_profile parse_profile(const YAML::Node& root, const std::string& source);
+
+// Parses a `faults:` mapping (profile or fixture): stuck_state (ModulePwrUp, ModulePwrDn, DPInit,
+// DPDeinit, DPTxTurnOn), garbage_page (0-255), laser_aging_db_per_khour (0-100), lane_dark
+// ({lane, at} or a list of them), module_fault ({at, cause}). Keys in `ignore` (e.g. the
+// bus-level nack_rate that the fixture parses itself) are accepted and skipped. Starts from
+// `base` so a fixture's entry adds to its profile's. Throws hilt::config_error (file:line:col).
+module_faults parse_module_faults(const YAML::Node& node, const std::string& source,
+                                  module_faults base = {},
+                                  std::initializer_list<const char*> ignore = {});
 
 // CMIS 5.x Table 8-49 state-duration code for a maximum duration: the smallest code whose upper
 // bound is at least `d` (0: <1 ms ... 12: <50 min, 13: >= 50 min).

@@ -6,12 +6,19 @@
 // run timers: they evaluate their state lazily from now() whenever they are accessed, so virtual
 // time works without any callback.
 //
-// Designed to grow: an emulated chamber will drive the ambient temperature, supplies will feed
-// power, fibres will couple light between modules. Every random draw derives from seed().
+// Coupling: devices inside an emulated chamber get a view of the world (same time, same seed)
+// whose ambient temperature is the chamber's air temperature at the moment they ask
+// (world(base, ambient)). Supplies and regulators feed power rails (power_rail.hpp) whose load is
+// the modelled dissipation of the devices on them. Every random draw derives from seed().
+//
+// Threading: now() and ambient_c() may be called from any thread (the clock is atomic; an ambient
+// source locks itself).
 #pragma once
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
+#include <memory>
 
 #include "hilt/clock.hpp"
 
@@ -23,14 +30,21 @@ class world {
 
   // `clk` may be null: the world then runs on manual time starting at zero.
   world(hilt::clock* clk, std::uint64_t seed, double ambient_c);
+  // A view of `base` (its time, its seed) whose ambient temperature is `ambient(now)`: the air of
+  // a chamber the devices sit in. `ambient` must not call back into the devices that read it.
+  world(std::shared_ptr<const world> base, std::function<double(time_point)> ambient);
 
-  time_point now() const noexcept { return clock_ ? clock_->now() : manual_now_; }
+  time_point now() const noexcept {
+    return base_ ? base_->now() : clock_ ? clock_->now() : manual_now_;
+  }
+  // Manual time (no clock); for a view, set it on the base world.
   void set_manual_time(time_point t) noexcept { manual_now_ = t; }
-  bool has_clock() const noexcept { return clock_ != nullptr; }
+  bool has_clock() const noexcept { return base_ ? base_->has_clock() : clock_ != nullptr; }
 
   // Ambient (air) temperature around the devices, degrees C. A change takes effect from the
   // moment each device next evaluates its state.
-  double ambient_c() const noexcept { return ambient_c_; }
+  double ambient_c() const noexcept { return ambient_fn_ ? ambient_fn_(now()) : ambient_c_; }
+  // The fixed ambient (room) temperature of a world without an ambient source.
   void set_ambient_c(double c) noexcept { ambient_c_ = c; }
 
   std::uint64_t seed() const noexcept { return seed_; }
@@ -39,6 +53,8 @@ class world {
 
  private:
   hilt::clock* clock_;
+  std::shared_ptr<const world> base_;
+  std::function<double(time_point)> ambient_fn_;
   time_point manual_now_{};
   std::uint64_t seed_;
   double ambient_c_;
