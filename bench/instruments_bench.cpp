@@ -3,16 +3,17 @@
 // scale. The emulated instrument runs on its own thread, as it does in a bench's emulation.
 //
 //   cmake -S . -B build/rel -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo
-//   cmake --build build/rel --target hilt_instruments_bench && build/rel/bench/hilt_instruments_bench
+//   cmake --build build/rel --target hilt_instruments_bench &&
+//   build/rel/bench/hilt_instruments_bench
 //
 // Reference (docs/platform notes, 2-core machine): a line-based SCPI exchange on Asio ~137 k/s,
 // Modbus TCP with libmodbus ~125 k/s.
 #include <arpa/inet.h>
 #include <benchmark/benchmark.h>
 #include <modbus.h>
-#include <spdlog/spdlog.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <spdlog/spdlog.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -98,8 +99,8 @@ hilt::task<void> scpi_transport_loop(benchmark::State& state, std::uint16_t port
   }
 }
 
-hilt::task<void> scpi_driver_loop(benchmark::State& state, std::uint16_t port,
-                                  asio::io_context& io, hilt::clock& clk) {
+hilt::task<void> scpi_driver_loop(benchmark::State& state, std::uint16_t port, asio::io_context& io,
+                                  hilt::clock& clk) {
   hilt::scpi_psu::supply_options o;
   o.model = hilt::scpi_psu::load_named_model("keysight-e36xx");
   auto logger = std::make_shared<spdlog::logger>("bench");

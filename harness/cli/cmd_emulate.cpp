@@ -46,8 +46,8 @@ double temperature(const std::string& text, const char* option) {
   std::string why;
   auto q = parse_quantity(text, &why);
   if (!q || q->dim != dimension::temperature) {
-    throw config_error({}, fmt::format("{} expects a temperature such as '25 C', got '{}'", option,
-                                       text));
+    throw config_error(
+        {}, fmt::format("{} expects a temperature such as '25 C', got '{}'", option, text));
   }
   return q->value;
 }
@@ -80,9 +80,10 @@ int run_psu(const psu_args& a) {
     error_line(fmt::format("emulate psu: cannot listen on 127.0.0.1:{}: {}", a.port, e.what()));
     return exit_code::device_error;
   }
-  fmt::print("emulated {} supply ({} outputs) listening on 127.0.0.1:{} (SCPI, one command per "
-             "line); SIGINT or SIGTERM stops it\n",
-             model.name, psu->channel_count(), server->port());
+  fmt::print(
+      "emulated {} supply ({} outputs) listening on 127.0.0.1:{} (SCPI, one command per "
+      "line); SIGINT or SIGTERM stops it\n",
+      model.name, psu->channel_count(), server->port());
   std::fflush(stdout);
   run_until_signal(io, [&] { server->stop(); });
   return exit_code::passed;
@@ -110,9 +111,10 @@ int run_chamber(const chamber_args& a) {
     error_line(fmt::format("emulate chamber: {}", e.what()));
     return exit_code::device_error;
   }
-  fmt::print("emulated chamber ({} register map) listening on 127.0.0.1:{} (Modbus TCP, unit "
-             "any); set point {} C; SIGINT or SIGTERM stops it\n",
-             map.name, server.port(), p.setpoint_c);
+  fmt::print(
+      "emulated chamber ({} register map) listening on 127.0.0.1:{} (Modbus TCP, unit "
+      "any); set point {} C; SIGINT or SIGTERM stops it\n",
+      map.name, server.port(), p.setpoint_c);
   std::fflush(stdout);
   run_until_signal(io, [&] { server.stop(); });
   server.stop();
@@ -122,15 +124,17 @@ int run_chamber(const chamber_args& a) {
 }  // namespace
 
 command_fn add_emulate(CLI::App& app) {
-  auto* cmd = app.add_subcommand(
-      "emulate", "Run an emulated bench instrument on 127.0.0.1 (SCPI supply or Modbus TCP "
-                 "chamber) until SIGINT / SIGTERM");
+  auto* cmd =
+      app.add_subcommand("emulate",
+                         "Run an emulated bench instrument on 127.0.0.1 (SCPI supply or Modbus TCP "
+                         "chamber) until SIGINT / SIGTERM");
   cmd->require_subcommand(1);
   auto pa = std::make_shared<psu_args>();
   auto ca = std::make_shared<chamber_args>();
 
-  auto* psu = cmd->add_subcommand("psu", "An emulated programmable supply speaking SCPI on a raw "
-                                         "TCP socket (port 5025 style)");
+  auto* psu = cmd->add_subcommand("psu",
+                                  "An emulated programmable supply speaking SCPI on a raw "
+                                  "TCP socket (port 5025 style)");
   psu->add_option("--port", pa->port, "TCP port on 127.0.0.1 (0: any free port, printed)")
       ->required()
       ->check(CLI::Range(0, 65535));
@@ -144,8 +148,9 @@ command_fn add_emulate(CLI::App& app) {
                   "A resistor on every output, so MEAS:CURR? has something to measure")
       ->check(CLI::PositiveNumber);
 
-  auto* ch = cmd->add_subcommand("chamber", "An emulated thermal chamber speaking Modbus TCP "
-                                            "(libmodbus) with first-order air dynamics");
+  auto* ch = cmd->add_subcommand("chamber",
+                                 "An emulated thermal chamber speaking Modbus TCP "
+                                 "(libmodbus) with first-order air dynamics");
   ch->add_option("--port", ca->port, "TCP port on 127.0.0.1 (0: any free port, printed)")
       ->required()
       ->check(CLI::Range(0, 65535));

@@ -60,12 +60,8 @@ int main(int argc, char** argv) {
   add(hilt::cli::add_run, "run");
   add(hilt::cli::add_runs, "runs");
   add(hilt::cli::add_show, "show");
-#ifdef HILT_CLI_HAS_EEPROM
   add(hilt::cli::add_eeprom, "eeprom");
-#endif
-#ifdef HILT_CLI_HAS_EMULATE
   add(hilt::cli::add_emulate, "emulate");
-#endif
 
   // CLI11 reports an unknown subcommand as "A subcommand is required"; name it instead.
   for (int i = 1; i < argc; ++i) {

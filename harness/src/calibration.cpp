@@ -11,15 +11,19 @@ namespace hilt {
 
 std::string_view to_string(calibration_policy p) noexcept {
   switch (p) {
-    case calibration_policy::warn: return "warn";
-    case calibration_policy::refuse: return "refuse";
-    case calibration_policy::ignore: return "ignore";
+    case calibration_policy::warn:
+      return "warn";
+    case calibration_policy::refuse:
+      return "refuse";
+    case calibration_policy::ignore:
+      return "ignore";
   }
   return "warn";
 }
 
 std::optional<calibration_policy> parse_calibration_policy(std::string_view text) noexcept {
-  for (auto p : {calibration_policy::warn, calibration_policy::refuse, calibration_policy::ignore}) {
+  for (auto p :
+       {calibration_policy::warn, calibration_policy::refuse, calibration_policy::ignore}) {
     if (text == to_string(p)) return p;
   }
   return std::nullopt;
@@ -50,8 +54,7 @@ std::chrono::year_month_day today_utc() noexcept {
 
 namespace {
 int days_between(std::chrono::year_month_day from, std::chrono::year_month_day to) {
-  return static_cast<int>(
-      (std::chrono::sys_days(to) - std::chrono::sys_days(from)).count());
+  return static_cast<int>((std::chrono::sys_days(to) - std::chrono::sys_days(from)).count());
 }
 }  // namespace
 

@@ -199,6 +199,23 @@ class context_impl final : public step_context {
                        lane, rs_.clk.now_seconds(), value);
   }
 
+  void ber_counts(int lane, side s, std::uint64_t bits, std::uint64_t errors, double gate_s,
+                  std::string_view pattern) override {
+    db::ber_record r;
+    r.run_id = rs_.run_id;
+    r.step_id = step_id_;
+    r.dut_id = d_.dut_id;
+    r.lane = lane;
+    if (s == side::host) r.side = db::lane_side::host;
+    if (s == side::media) r.side = db::lane_side::media;
+    r.t = rs_.clk.now_seconds();
+    r.gate_s = gate_s;
+    r.bits = static_cast<std::int64_t>(bits);
+    r.errors = static_cast<std::int64_t>(errors);
+    r.pattern = std::string(pattern);
+    rs_.rec.add_ber_counts(std::move(r));
+  }
+
   task<std::shared_ptr<void>> async_lock(std::string_view device_name) override {
     auto& m = rs_.locks[std::string(device_name)];
     if (m.locked) {

@@ -17,6 +17,9 @@
 #include "tx_disable/tx_disable.hpp"
 #include "wait/wait.hpp"
 #include "wait_until/wait_until.hpp"
+#include "ber/ber.hpp"
+#include "power/power.hpp"
+#include "thermal_soak/thermal_soak.hpp"
 
 namespace hilt::seq {
 
@@ -68,6 +71,9 @@ void register_builtin_steps(step_registry& registry) {
   registry.add(tx_disable_step_type());
   registry.add(wait_step_type());
   registry.add(wait_until_step_type());
+  registry.add(ber_step_type());
+  registry.add(power_step_type());
+  registry.add(thermal_soak_step_type());
 }
 
 const step_registry& builtin_steps() {

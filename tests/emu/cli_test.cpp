@@ -151,9 +151,13 @@ TEST(Cli, DevicesPrintsTheIdentityOfEveryEmulatedModule) {
   r = run_hilt({"devices", "--json", "--fixture", fixture()});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const auto j = nlohmann::json::parse(r.out);
-  ASSERT_EQ(j.size(), 4u);
+  ASSERT_EQ(j.size(), 11u);  // 8 modules, a chamber and two supplies
   EXPECT_EQ(j[0]["identity"]["serial"], "EMU4D0000001");
   EXPECT_EQ(j[2]["class"], "managed_module");
+  EXPECT_EQ(j[8]["name"], "chamber1");
+  EXPECT_EQ(j[8]["class"], "thermal_chamber");
+  EXPECT_EQ(j[9]["class"], "power_supply");
+  EXPECT_FALSE(j[9]["identity"]["vendor"].get<std::string>().empty());
 }
 
 TEST(Cli, DevicesNamesADeviceThatDoesNotAnswer) {

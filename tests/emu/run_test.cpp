@@ -70,14 +70,15 @@ TEST(Run, SmokeOnTheEmulatedBenchIsRecordedAndShown) {
                   "clock_mode || ',' || seed FROM runs"),
             "passed,1,0,virtual,1");
   EXPECT_EQ(query(db, "SELECT length(sequence_sha256) FROM runs"), "64");
-  EXPECT_EQ(query(db, "SELECT count(*) FROM duts WHERE status = 'ok'"), "4");
+  EXPECT_EQ(query(db, "SELECT count(*) FROM duts WHERE status = 'ok'"), "8");
   EXPECT_EQ(query(db, "SELECT serial FROM duts WHERE slot = 3"), "EMU8D0000003");
-  EXPECT_EQ(query(db, "SELECT count(*) FROM run_devices"), "4");
+  // 8 modules, 2 supplies and a chamber.
+  EXPECT_EQ(query(db, "SELECT count(*) FROM run_devices"), "11");
   EXPECT_EQ(query(db, "SELECT count(*) FROM steps WHERE verdict = 'running'"), "0");
   EXPECT_EQ(query(db,
                   "SELECT count(*) FROM v_measurement_verdicts WHERE measurement = "
                   "'temperature' AND verdict IN ('pass','marginal')"),
-            "4");
+            "8");
   // Every verdict stores the limit it was judged against, and where the limit came from.
   EXPECT_EQ(query(db,
                   "SELECT comparator || ' ' || limit_high FROM measurements WHERE name = "
@@ -104,7 +105,7 @@ TEST(Run, SmokeOnTheEmulatedBenchIsRecordedAndShown) {
   r = run_hilt({"show", "1", "--db", db, "--json"});
   ASSERT_EQ(r.exit_code, 0);
   const auto j = nlohmann::json::parse(r.out);
-  EXPECT_EQ(j["duts"].size(), 4u);
+  EXPECT_EQ(j["duts"].size(), 8u);
   EXPECT_EQ(j["run"]["status"], "passed");
   r = run_hilt({"show", "1", "--db", db, "--markdown"});
   EXPECT_EQ(first_line(r.out), "# hilt run 1: smoke — passed");
@@ -120,7 +121,7 @@ TEST(Run, AFailedLimitExits1AndTheFailureIsShown) {
   const auto r = run_hilt({"run", smoke(), "--db", db, "--set", "t_max=20 C", "-q"});
   EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
   EXPECT_EQ(query(db, "SELECT status FROM runs"), "failed");
-  EXPECT_EQ(query(db, "SELECT count(*) FROM duts WHERE status = 'failed'"), "4");
+  EXPECT_EQ(query(db, "SELECT count(*) FROM duts WHERE status = 'failed'"), "8");
   EXPECT_NE(r.out.find("Measurements not passing"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("main/2/measure  temperature"), std::string::npos) << r.out;
   // stop_dut: the steps after the failure were skipped, cleanup still ran.
@@ -251,7 +252,7 @@ main:
   EXPECT_EQ(query(db, "SELECT count(*) FROM steps WHERE path = 'main/2/group'"), "1");
   // Every DUT measured after the station step ended: 10 s + 30 min on the harness clock.
   EXPECT_EQ(query(db, "SELECT min(started_t) FROM steps WHERE path = 'main/3/measure'"), "1810.0");
-  EXPECT_EQ(query(db, "SELECT count(*) FROM steps WHERE path = 'main/3/measure'"), "4");
+  EXPECT_EQ(query(db, "SELECT count(*) FROM steps WHERE path = 'main/3/measure'"), "8");
   EXPECT_NE(r.out.find("station: main/2/group/1/wait (ramp) -> pass (1800.000 s)"),
             std::string::npos)
       << r.out;

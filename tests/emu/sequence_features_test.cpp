@@ -52,7 +52,7 @@ TEST(SequenceFeatures, BringupPassesOnTheEmulatedBench) {
   const auto r = run_hilt({"run", bringup(), "--db", db, "-q"});
   ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
   EXPECT_EQ(one(db, "SELECT status FROM runs"), "passed");
-  EXPECT_EQ(one(db, "SELECT count(*) FROM duts WHERE status = 'ok'"), "4");
+  EXPECT_EQ(one(db, "SELECT count(*) FROM duts WHERE status = 'ok'"), "8");
   EXPECT_EQ(one(db, "SELECT count(*) FROM measurements WHERE verdict NOT IN ('pass')"), "0");
 
   // Power-up timing, judged by each part's own limit from the limit set, with its source.
@@ -66,15 +66,20 @@ TEST(SequenceFeatures, BringupPassesOnTheEmulatedBench) {
                 "2|2.5|s|le|5.0|" + lims + ":8:20 (limit set bringup, parts EMU-DD-400G-*)",
                 "3|3.2|s|le|10.0|" + lims + ":11:20 (limit set bringup, parts EMU-OS-800G-*)",
                 "4|3.2|s|le|10.0|" + lims + ":11:20 (limit set bringup, parts EMU-OS-800G-*)",
+                // The LPO part has no DSP to boot: it is ready in 0.5 s.
+                "5|0.5|s|le|10.0|" + lims + ":11:20 (limit set bringup, parts EMU-OS-800G-*)",
+                "6|2.5|s|le|5.0|" + lims + ":8:20 (limit set bringup, parts EMU-DD-400G-*)",
+                "7|3.2|s|le|10.0|" + lims + ":11:20 (limit set bringup, parts EMU-OS-800G-*)",
+                "8|2.5|s|le|5.0|" + lims + ":8:20 (limit set bringup, parts EMU-DD-400G-*)",
             }));
   // Fallback limits ("*") for what the part entries do not define.
   EXPECT_EQ(one(db,
                 "SELECT count(*) FROM measurements WHERE name = 'temperature' AND "
                 "limit_source LIKE '%bringup-limits.yaml:15:18 (limit set bringup, parts *)'"),
-            "12");  // 4 DUTs x 3 readings
+            "24");  // 8 DUTs x 3 readings
   // Every lane of every reading: 400G-DR4 has 4 media lanes, 800G-DR8 has 8.
   EXPECT_EQ(one(db, "SELECT count(*) FROM measurements WHERE name = 'tx_power'"),
-            std::to_string(3 * (4 + 4 + 8 + 8)));
+            std::to_string(3 * (4 + 4 + 8 + 8 + 8 + 4 + 8 + 4)));
 
   // The repeat: one group per reading, its point on the group and on every step inside it.
   EXPECT_EQ(rows(db,
@@ -159,7 +164,7 @@ TEST(SequenceFeatures, ASweepRecordsItsPointOnEveryStep) {
   EXPECT_EQ(one(db,
                 "SELECT count(*) FROM measurements m JOIN steps s ON s.id = m.step_id WHERE "
                 "json_extract(s.sweep_point_json, '$.settle') = '2 min'"),
-            "8");  // 4 DUTs x 2 readings
+            "16");  // 8 DUTs x 2 readings
   // Limits by part number: the 400G parts got EMU-DD-*, the 800G parts the fallback.
   EXPECT_EQ(rows(db,
                  "SELECT d.slot, m.limit_high, m.limit_source FROM measurements m JOIN duts "
@@ -170,6 +175,10 @@ TEST(SequenceFeatures, ASweepRecordsItsPointOnEveryStep) {
                 "2|70.0|" + (d / "lims.yaml").string() + ":4:18 (limit set e2e, parts EMU-DD-*)",
                 "3|75.0|" + (d / "lims.yaml").string() + ":6:18 (limit set e2e, parts *)",
                 "4|75.0|" + (d / "lims.yaml").string() + ":6:18 (limit set e2e, parts *)",
+                "5|75.0|" + (d / "lims.yaml").string() + ":6:18 (limit set e2e, parts *)",
+                "6|70.0|" + (d / "lims.yaml").string() + ":4:18 (limit set e2e, parts EMU-DD-*)",
+                "7|75.0|" + (d / "lims.yaml").string() + ":6:18 (limit set e2e, parts *)",
+                "8|70.0|" + (d / "lims.yaml").string() + ":4:18 (limit set e2e, parts EMU-DD-*)",
             }));
   // The prompt ran once, as a station step, and answered itself: stdin is not a terminal.
   EXPECT_EQ(rows(db, "SELECT kind, message FROM events WHERE kind = 'prompt'"),

@@ -52,7 +52,10 @@ chamber_model::chamber_model(std::shared_ptr<const world> time_base, chamber_par
 }
 
 double chamber_model::target() const noexcept {
-  return (p_.running ? p_.setpoint_c : p_.room_c) + p_.load_coupling_c_per_w * load_w_;
+  if (p_.running) {
+    return p_.setpoint_c + p_.load_coupling_c_per_w * std::max(0.0, load_w_ - p_.capacity_w);
+  }
+  return p_.room_c + p_.load_coupling_c_per_w * load_w_;
 }
 
 void chamber_model::advance(time_point t) {
@@ -75,7 +78,9 @@ double chamber_model::air_temperature_at(time_point t) {
   return temp0_;
 }
 
-double chamber_model::air_temperature_c() { return air_temperature_at(time_->now()); }
+double chamber_model::air_temperature_c() {
+  return air_temperature_at(time_->now());
+}
 
 double chamber_model::setpoint_c() {
   std::lock_guard lk(mu_);
@@ -151,8 +156,8 @@ std::string chamber_model::describe(const std::string& label) {
   std::lock_guard lk(mu_);
   advance(time_->now());
   return fmt::format("{} {} sp={:.1f}C air={:.1f}C ramp={:.1f}C/min load={:.1f}W", label,
-                     p_.running ? "running" : "stopped", p_.setpoint_c, temp0_,
-                     p_.ramp_c_per_min, load_w_);
+                     p_.running ? "running" : "stopped", p_.setpoint_c, temp0_, p_.ramp_c_per_min,
+                     load_w_);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -167,7 +172,8 @@ struct modbus_chamber_server::impl {
   std::vector<int> clients;
 
   ~impl() {
-    for (int c : clients) ::close(c);
+    for (int c : clients)
+      ::close(c);
     if (listen_fd >= 0) ::close(listen_fd);
     for (int fd : wake) {
       if (fd >= 0) ::close(fd);
@@ -181,7 +187,9 @@ modbus_chamber_server::modbus_chamber_server(std::shared_ptr<chamber_model> cham
                                              mc::register_map map)
     : chamber_(std::move(chamber)), map_(std::move(map)) {}
 
-modbus_chamber_server::~modbus_chamber_server() { stop(); }
+modbus_chamber_server::~modbus_chamber_server() {
+  stop();
+}
 
 void modbus_chamber_server::start(const std::string& host, std::uint16_t port) {
   if (impl_) return;
@@ -193,8 +201,8 @@ void modbus_chamber_server::start(const std::string& host, std::uint16_t port) {
   }
   im->listen_fd = modbus_tcp_listen(im->ctx, 16);
   if (im->listen_fd < 0) {
-    throw std::runtime_error(fmt::format("cannot listen on {}:{}: {}", host, port,
-                                         modbus_strerror(errno)));
+    throw std::runtime_error(
+        fmt::format("cannot listen on {}:{}: {}", host, port, modbus_strerror(errno)));
   }
   sockaddr_in sa{};
   socklen_t len = sizeof sa;
@@ -202,7 +210,8 @@ void modbus_chamber_server::start(const std::string& host, std::uint16_t port) {
     port_ = ntohs(sa.sin_port);
   }
   unsigned top = 0;
-  for (const auto& [name, r] : map_.registers) top = std::max(top, unsigned(r.address) + r.count);
+  for (const auto& [name, r] : map_.registers)
+    top = std::max(top, unsigned(r.address) + r.count);
   im->mapping = modbus_mapping_new_start_address(0, 0, 0, 0, 0, top, 0, 0);
   if (!im->mapping || ::pipe2(im->wake, O_CLOEXEC | O_NONBLOCK) != 0) {
     throw std::runtime_error(fmt::format("cannot set up the Modbus server on {}:{}: {}", host,
@@ -237,16 +246,31 @@ modbus_fault modbus_chamber_server::take_fault() {
 
 namespace {
 
-std::uint16_t be16(const std::uint8_t* p) { return static_cast<std::uint16_t>(p[0] << 8 | p[1]); }
+std::uint16_t be16(const std::uint8_t* p) {
+  return static_cast<std::uint16_t>(p[0] << 8 | p[1]);
+}
 
 double saturate(const mc::register_def& r, double v) {
   double lo = 0, hi = 0;
   switch (r.type) {
-    case mc::reg_type::int16: lo = -32768; hi = 32767; break;
-    case mc::reg_type::uint16: lo = 0; hi = 65535; break;
-    case mc::reg_type::int32: lo = -2147483648.0; hi = 2147483647.0; break;
-    case mc::reg_type::uint32: lo = 0; hi = 4294967295.0; break;
-    case mc::reg_type::string: return v;
+    case mc::reg_type::int16:
+      lo = -32768;
+      hi = 32767;
+      break;
+    case mc::reg_type::uint16:
+      lo = 0;
+      hi = 65535;
+      break;
+    case mc::reg_type::int32:
+      lo = -2147483648.0;
+      hi = 2147483647.0;
+      break;
+    case mc::reg_type::uint32:
+      lo = 0;
+      hi = 4294967295.0;
+      break;
+    case mc::reg_type::string:
+      return v;
   }
   return std::clamp(v, lo / r.scale, hi / r.scale);
 }
@@ -288,7 +312,8 @@ void modbus_chamber_server::loop() {
         auto w = mc::encode(r, saturate(r, *v), map_.high_word_first);
         if (w) words = *w;
       }
-      for (std::size_t i = 0; i < words.size(); ++i) im.mapping->tab_registers[r.address + i] = words[i];
+      for (std::size_t i = 0; i < words.size(); ++i)
+        im.mapping->tab_registers[r.address + i] = words[i];
     }
   };
   // Applies written registers to the model; false (exception 03) when the controller refuses.
@@ -315,7 +340,8 @@ void modbus_chamber_server::loop() {
     std::vector<pollfd> fds;
     fds.push_back(pollfd{im.wake[0], POLLIN, 0});
     fds.push_back(pollfd{im.listen_fd, POLLIN, 0});
-    for (int c : im.clients) fds.push_back(pollfd{c, POLLIN, 0});
+    for (int c : im.clients)
+      fds.push_back(pollfd{c, POLLIN, 0});
     if (::poll(fds.data(), fds.size(), -1) < 0) {
       if (errno == EINTR) continue;
       break;
@@ -348,17 +374,16 @@ void modbus_chamber_server::loop() {
       if (fault == modbus_fault::stall) continue;
       if (fault == modbus_fault::busy || fault == modbus_fault::failure) {
         modbus_reply_exception(im.ctx, query.data(),
-                               fault == modbus_fault::busy ? MODBUS_EXCEPTION_SLAVE_OR_SERVER_BUSY
-                                                           : MODBUS_EXCEPTION_SLAVE_OR_SERVER_FAILURE);
+                               fault == modbus_fault::busy
+                                   ? MODBUS_EXCEPTION_SLAVE_OR_SERVER_BUSY
+                                   : MODBUS_EXCEPTION_SLAVE_OR_SERVER_FAILURE);
         continue;
       }
       const int hl = modbus_get_header_length(im.ctx);
       const std::uint8_t* pdu = query.data() + hl;
       const std::uint8_t function = pdu[0];
       const std::uint16_t addr = be16(pdu + 1);
-      auto exception = [&](unsigned code) {
-        modbus_reply_exception(im.ctx, query.data(), code);
-      };
+      auto exception = [&](unsigned code) { modbus_reply_exception(im.ctx, query.data(), code); };
       if (function == MODBUS_FC_READ_HOLDING_REGISTERS) {
         const std::uint16_t count = be16(pdu + 3);
         if (count < 1 || count > MODBUS_MAX_READ_REGISTERS) {
@@ -388,7 +413,8 @@ void modbus_chamber_server::loop() {
             exception(MODBUS_EXCEPTION_ILLEGAL_DATA_VALUE);
             continue;
           }
-          for (unsigned k = 0; k < count; ++k) values.push_back(be16(pdu + 6 + 2 * k));
+          for (unsigned k = 0; k < count; ++k)
+            values.push_back(be16(pdu + 6 + 2 * k));
         }
         // Every written register must be writable and written whole.
         bool ok_address = true, ok_value = true;
@@ -414,7 +440,8 @@ void modbus_chamber_server::loop() {
           exception(MODBUS_EXCEPTION_ILLEGAL_DATA_VALUE);
           continue;
         }
-        for (const auto& [r, k] : parts) apply(*r, std::span(values).subspan(k, r->count), true);
+        for (const auto& [r, k] : parts)
+          apply(*r, std::span(values).subspan(k, r->count), true);
         modbus_reply(im.ctx, query.data(), len, im.mapping);
       } else {
         exception(MODBUS_EXCEPTION_ILLEGAL_FUNCTION);

@@ -91,9 +91,12 @@ result<hilt::tcp_endpoint> bench_emulation::tcp(std::string_view name) {
 std::vector<std::string> bench_emulation::describe() const {
   std::vector<std::string> out;
   out.reserve(modules_.size() + supplies_.size() + chambers_.size() + regulators_.size());
-  for (const auto& m : modules_) out.push_back(m->describe());
-  for (const auto& [name, s] : supplies_) out.push_back(s.psu->describe(name));
-  for (const auto& [name, c] : chambers_) out.push_back(c.chamber->describe(name));
+  for (const auto& m : modules_)
+    out.push_back(m->describe());
+  for (const auto& [name, s] : supplies_)
+    out.push_back(s.psu->describe(name));
+  for (const auto& [name, c] : chambers_)
+    out.push_back(c.chamber->describe(name));
   for (const auto& r : regulators_) {
     out.push_back(r.regulator->describe(fmt::format("{} {}", r.name, r.label)));
   }
@@ -122,8 +125,8 @@ void bench_emulation::add_supply(std::string name, std::shared_ptr<scpi_psu_emul
 void bench_emulation::add_chamber(std::string name, std::shared_ptr<chamber_model> c,
                                   modbus_chamber::register_map map) {
   chamber_entry e;
-  e.inside = std::make_shared<world>(
-      world_, [c](world::time_point t) { return c->air_temperature_at(t); });
+  e.inside = std::make_shared<world>(world_,
+                                     [c](world::time_point t) { return c->air_temperature_at(t); });
   e.chamber = std::move(c);
   e.map = std::move(map);
   chambers_.emplace(std::move(name), std::move(e));
@@ -175,9 +178,10 @@ std::string instrument_name(const checked_map& m, const std::string& src, const 
   const YAML::Node n = m.require("name");
   const std::string name = as_string(n, src, "name");
   if (name.empty() || name.find_first_of("/: \t?&") != std::string::npos) {
-    fail_at(src, n, fmt::format("{} name '{}' must be non-empty without '/', ':', '?', '&' or "
-                                "blanks",
-                                what, name));
+    fail_at(src, n,
+            fmt::format("{} name '{}' must be non-empty without '/', ':', '?', '&' or "
+                        "blanks",
+                        what, name));
   }
   return name;
 }
@@ -197,9 +201,10 @@ void build_chambers(const YAML::Node& list, const std::string& src, double ambie
                     bench_emulation& emu, name_table& tcp_names) {
   if (!list.IsSequence()) fail_at(src, list, "'chambers' expects a list");
   for (const auto& cn : list) {
-    checked_map m(cn, src, "emulated chamber",
-                  {"name", "map", "room", "setpoint", "running", "max_ramp", "ramp",
-                   "time_constant", "off_time_constant", "load_coupling", "limits", "serial"});
+    checked_map m(
+        cn, src, "emulated chamber",
+        {"name", "map", "room", "setpoint", "running", "max_ramp", "ramp", "time_constant",
+         "off_time_constant", "load_coupling", "capacity", "limits", "serial"});
     const std::string name = instrument_name(m, src, "chamber");
     claim_name(tcp_names, name, m.get("name"), src, "instrument");
     modbus_chamber::register_map map;
@@ -234,13 +239,16 @@ void build_chambers(const YAML::Node& list, const std::string& src, double ambie
     if (auto n = m.get("running"); n.IsDefined()) p.running = as_bool(n, src, "running");
     if (auto n = m.get("max_ramp"); n.IsDefined())
       p.max_ramp_c_per_min = as_number(n, src, "max_ramp", 0.01, 1000);
-    if (auto n = m.get("ramp"); n.IsDefined()) p.ramp_c_per_min = as_number(n, src, "ramp", 0, 1000);
+    if (auto n = m.get("ramp"); n.IsDefined())
+      p.ramp_c_per_min = as_number(n, src, "ramp", 0, 1000);
     if (auto n = m.get("time_constant"); n.IsDefined())
       p.time_constant_s = as_quantity(n, src, "time_constant", dimension::time, 1, 86400);
     if (auto n = m.get("off_time_constant"); n.IsDefined())
       p.off_time_constant_s = as_quantity(n, src, "off_time_constant", dimension::time, 1, 864000);
     if (auto n = m.get("load_coupling"); n.IsDefined())
       p.load_coupling_c_per_w = as_number(n, src, "load_coupling", 0, 10);
+    if (auto n = m.get("capacity"); n.IsDefined())
+      p.capacity_w = as_quantity(n, src, "capacity", dimension::power, 0, 1e6);
     if (auto n = m.get("serial"); n.IsDefined())
       p.serial = static_cast<std::int32_t>(as_int(n, src, "serial", 1, 2147483647));
     auto model = std::make_shared<chamber_model>(emu.world_ptr(), p);
@@ -285,16 +293,18 @@ void build_supplies(const YAML::Node& list, const std::string& src, bench_emulat
     auto psu = std::make_shared<scpi_psu_emulator>(model, opts);
     if (auto outs = m.get("outputs"); outs.IsDefined()) {
       if (!outs.IsMap()) {
-        fail_at(src, outs, "'outputs' expects a mapping of output number to "
-                           "{voltage, current, on}");
+        fail_at(src, outs,
+                "'outputs' expects a mapping of output number to "
+                "{voltage, current, on}");
       }
       for (auto it = outs.begin(); it != outs.end(); ++it) {
         const YAML::Node k = it->first;
         const YAML::Node v = it->second;
         const int ch = static_cast<int>(as_int(k, src, "output", 1, psu->channel_count()));
         checked_map o(v, src, fmt::format("output {}", ch), {"voltage", "current", "on"});
-        const auto& rating = psu->model().channels[static_cast<std::size_t>(
-            std::min(ch, psu->model().channel_count()) - 1)];
+        const auto& rating =
+            psu->model()
+                .channels[static_cast<std::size_t>(std::min(ch, psu->model().channel_count()) - 1)];
         double volts = 0, amps = rating.max_current;
         bool on = false;
         if (auto x = o.get("voltage"); x.IsDefined())
@@ -310,8 +320,7 @@ void build_supplies(const YAML::Node& list, const std::string& src, bench_emulat
 }
 
 void build_regulators(const YAML::Node& list, const std::string& src, bench_emulation& emu,
-                      std::set<std::pair<std::string, unsigned>>& taken,
-                      name_table& rail_names) {
+                      std::set<std::pair<std::string, unsigned>>& taken, name_table& rail_names) {
   if (!list.IsSequence()) fail_at(src, list, "'regulators' expects a list");
   std::uint64_t index = 0;
   for (const auto& rn : list) {
@@ -332,7 +341,8 @@ void build_regulators(const YAML::Node& list, const std::string& src, bench_emul
     }
     regulator_params p;
     using hilt::dimension;
-    if (auto n = m.get("vin"); n.IsDefined()) p.vin = as_quantity(n, src, "vin", dimension::voltage, 0.5, 100);
+    if (auto n = m.get("vin"); n.IsDefined())
+      p.vin = as_quantity(n, src, "vin", dimension::voltage, 0.5, 100);
     if (auto n = m.get("vout_exponent"); n.IsDefined())
       p.vout_exponent = static_cast<int>(as_int(n, src, "vout_exponent", -16, 15));
     const double vout_max = 65535.0 * std::ldexp(1.0, p.vout_exponent);
@@ -341,7 +351,8 @@ void build_regulators(const YAML::Node& list, const std::string& src, bench_emul
     if (auto n = m.get("efficiency"); n.IsDefined())
       p.efficiency = as_number(n, src, "efficiency", 0.3, 1.0);
     double idle = 0;
-    if (auto n = m.get("idle"); n.IsDefined()) idle = as_quantity(n, src, "idle", dimension::power, 0, 5000);
+    if (auto n = m.get("idle"); n.IsDefined())
+      idle = as_quantity(n, src, "idle", dimension::power, 0, 5000);
     if (auto n = m.get("iout_limit"); n.IsDefined())
       p.iout_limit = as_quantity(n, src, "iout_limit", dimension::current, 0.001, 1000);
     if (auto n = m.get("mfr"); n.IsDefined()) {
@@ -349,7 +360,8 @@ void build_regulators(const YAML::Node& list, const std::string& src, bench_emul
       auto text = [&](const char* key, std::string& out) {
         if (auto x = f.get(key); x.IsDefined()) {
           out = as_string(x, src, key);
-          if (out.size() > 32) fail_at(src, x, fmt::format("'{}' is longer than 32 bytes (an SMBus block)", key));
+          if (out.size() > 32)
+            fail_at(src, x, fmt::format("'{}' is longer than 32 bytes (an SMBus block)", key));
         }
       };
       text("id", p.mfr_id);
@@ -359,12 +371,14 @@ void build_regulators(const YAML::Node& list, const std::string& src, bench_emul
     }
     if (auto n = m.get("unsupported"); n.IsDefined()) {
       if (!n.IsSequence()) fail_at(src, n, "'unsupported' expects a list of command codes");
-      for (const auto& c : n) p.unsupported.insert(static_cast<std::uint8_t>(as_int(c, src, "unsupported", 0, 255)));
+      for (const auto& c : n)
+        p.unsupported.insert(static_cast<std::uint8_t>(as_int(c, src, "unsupported", 0, 255)));
     }
     target_faults faults;
     if (auto fn = m.get("faults"); fn.IsDefined()) {
       checked_map f(fn, src, "faults", {"nack_rate"});
-      if (auto n = f.get("nack_rate"); n.IsDefined()) faults.nack_rate = as_number(n, src, "nack_rate", 0.0, 1.0);
+      if (auto n = f.get("nack_rate"); n.IsDefined())
+        faults.nack_rate = as_number(n, src, "nack_rate", 0.0, 1.0);
     }
     faults.seed = emu.the_world().derive_seed(0x5EED0000u + index++);
     auto rail = std::make_shared<power_rail>(name);
@@ -474,9 +488,10 @@ std::unique_ptr<hilt::emulation> make_emulation(const YAML::Node& section,
       chamber_name = as_string(n, src, "chamber");
       auto* c = emu->chamber(chamber_name);
       if (!c) {
-        fail_at(src, n, fmt::format("no emulated chamber named '{}' (declare it under "
-                                    "'chambers:')",
-                                    chamber_name));
+        fail_at(src, n,
+                fmt::format("no emulated chamber named '{}' (declare it under "
+                            "'chambers:')",
+                            chamber_name));
       }
       module_world = c->inside;
     }
@@ -485,9 +500,10 @@ std::unique_ptr<hilt::emulation> make_emulation(const YAML::Node& section,
       const std::string rail_name = as_string(n, src, "rail");
       rail = emu->rail(rail_name);
       if (!rail) {
-        fail_at(src, n, fmt::format("no power rail '{}': expected SUPPLY/OUTPUT (e.g. psu1/1), "
-                                    "SUPPLY (output 1) or a regulator's name",
-                                    rail_name));
+        fail_at(src, n,
+                fmt::format("no power rail '{}': expected SUPPLY/OUTPUT (e.g. psu1/1), "
+                            "SUPPLY (output 1) or a regulator's name",
+                            rail_name));
       }
     }
 

@@ -18,17 +18,37 @@ constexpr std::uint8_t cml_invalid_command = 0x80;  // STATUS_CML bit 7 (Part II
 constexpr std::uint8_t cml_invalid_data = 0x40;     // STATUS_CML bit 6
 constexpr std::uint8_t capability = 0x20;           // 400 kHz, no PEC, no SMBALERT#
 
-std::uint16_t l11(double v) { return hilt::pmbus::linear11_encode(v).value_or(0x7BFF); }
+std::uint16_t l11(double v) {
+  return hilt::pmbus::linear11_encode(v).value_or(0x7BFF);
+}
 
 bool known(std::uint8_t c) {
   switch (c) {
-    case cmd::page: case cmd::operation: case cmd::clear_faults: case 0x19:
-    case cmd::vout_mode: case cmd::vout_command: case cmd::iout_oc_fault_limit:
-    case cmd::status_byte: case cmd::status_word: case cmd::status_vout: case cmd::status_iout:
-    case cmd::status_temperature: case cmd::status_cml: case cmd::read_vin: case cmd::read_iin:
-    case cmd::read_vout: case cmd::read_iout: case cmd::read_temperature_1: case cmd::read_pout:
-    case cmd::read_pin: case cmd::pmbus_revision: case cmd::mfr_id: case cmd::mfr_model:
-    case cmd::mfr_revision: case cmd::mfr_serial:
+    case cmd::page:
+    case cmd::operation:
+    case cmd::clear_faults:
+    case 0x19:
+    case cmd::vout_mode:
+    case cmd::vout_command:
+    case cmd::iout_oc_fault_limit:
+    case cmd::status_byte:
+    case cmd::status_word:
+    case cmd::status_vout:
+    case cmd::status_iout:
+    case cmd::status_temperature:
+    case cmd::status_cml:
+    case cmd::read_vin:
+    case cmd::read_iin:
+    case cmd::read_vout:
+    case cmd::read_iout:
+    case cmd::read_temperature_1:
+    case cmd::read_pout:
+    case cmd::read_pin:
+    case cmd::pmbus_revision:
+    case cmd::mfr_id:
+    case cmd::mfr_model:
+    case cmd::mfr_revision:
+    case cmd::mfr_serial:
       return true;
     default:
       return false;
@@ -87,8 +107,7 @@ std::error_code pmbus_regulator::nack_cml(std::uint8_t bit) {
   return make_error_code(errc::nack);
 }
 
-std::error_code pmbus_regulator::write_command(std::uint8_t c,
-                                               std::span<const std::uint8_t> data) {
+std::error_code pmbus_regulator::write_command(std::uint8_t c, std::span<const std::uint8_t> data) {
   auto word = [&] { return static_cast<std::uint16_t>(data[0] | (data[1] << 8)); };
   switch (c) {
     case cmd::page:
@@ -163,37 +182,85 @@ std::error_code pmbus_regulator::on_read(std::span<std::uint8_t> out) {
     return hilt::pmbus::linear16_encode(v, p_.vout_exponent).value_or(0xFFFF);
   };
   switch (pointer_) {
-    case cmd::page: byte(0); break;
-    case cmd::operation: byte(on_ ? 0x80 : 0x00); break;
-    case 0x19: byte(capability); break;
-    case cmd::vout_mode: byte(hilt::pmbus::linear_vout_mode(p_.vout_exponent)); break;
-    case cmd::vout_command: word(vout16(vout_cmd_)); break;
-    case cmd::iout_oc_fault_limit: word(l11(iout_limit_)); break;
-    case cmd::status_byte: byte(static_cast<std::uint8_t>(s.status_word & 0xFF)); break;
-    case cmd::status_word: word(s.status_word); break;
-    case cmd::status_vout: byte(0); break;
-    case cmd::status_iout: byte(oc_latched_ ? 0x80 : 0x00); break;
-    case cmd::status_temperature: byte(0); break;
-    case cmd::status_cml: byte(status_cml_); break;
-    case cmd::read_vin: word(l11(s.vin)); break;
-    case cmd::read_iin: word(l11(s.iin)); break;
-    case cmd::read_vout: word(vout16(s.vout)); break;
-    case cmd::read_iout: word(l11(s.iout)); break;
-    case cmd::read_temperature_1: word(l11(s.temperature)); break;
-    case cmd::read_pout: word(l11(s.pout)); break;
-    case cmd::read_pin: word(l11(s.pin)); break;
-    case cmd::pmbus_revision: byte(p_.pmbus_revision); break;
-    case cmd::mfr_id: block(p_.mfr_id); break;
-    case cmd::mfr_model: block(p_.mfr_model); break;
-    case cmd::mfr_revision: block(p_.mfr_revision); break;
+    case cmd::page:
+      byte(0);
+      break;
+    case cmd::operation:
+      byte(on_ ? 0x80 : 0x00);
+      break;
+    case 0x19:
+      byte(capability);
+      break;
+    case cmd::vout_mode:
+      byte(hilt::pmbus::linear_vout_mode(p_.vout_exponent));
+      break;
+    case cmd::vout_command:
+      word(vout16(vout_cmd_));
+      break;
+    case cmd::iout_oc_fault_limit:
+      word(l11(iout_limit_));
+      break;
+    case cmd::status_byte:
+      byte(static_cast<std::uint8_t>(s.status_word & 0xFF));
+      break;
+    case cmd::status_word:
+      word(s.status_word);
+      break;
+    case cmd::status_vout:
+      byte(0);
+      break;
+    case cmd::status_iout:
+      byte(oc_latched_ ? 0x80 : 0x00);
+      break;
+    case cmd::status_temperature:
+      byte(0);
+      break;
+    case cmd::status_cml:
+      byte(status_cml_);
+      break;
+    case cmd::read_vin:
+      word(l11(s.vin));
+      break;
+    case cmd::read_iin:
+      word(l11(s.iin));
+      break;
+    case cmd::read_vout:
+      word(vout16(s.vout));
+      break;
+    case cmd::read_iout:
+      word(l11(s.iout));
+      break;
+    case cmd::read_temperature_1:
+      word(l11(s.temperature));
+      break;
+    case cmd::read_pout:
+      word(l11(s.pout));
+      break;
+    case cmd::read_pin:
+      word(l11(s.pin));
+      break;
+    case cmd::pmbus_revision:
+      byte(p_.pmbus_revision);
+      break;
+    case cmd::mfr_id:
+      block(p_.mfr_id);
+      break;
+    case cmd::mfr_model:
+      block(p_.mfr_model);
+      break;
+    case cmd::mfr_revision:
+      block(p_.mfr_revision);
+      break;
     case cmd::mfr_serial:
       if (p_.mfr_serial.empty()) return nack_cml(cml_invalid_command);
       block(p_.mfr_serial);
       break;
-    default: return nack_cml(cml_invalid_command);
+    default:
+      return nack_cml(cml_invalid_command);
   }
   if (p_.unsupported.count(pointer_)) return nack_cml(cml_invalid_command);
-  for (std::size_t i = 0; i < out.size(); ++i) out[i] = i < data.size() ? data[i] : 0xFF;
+  for (std::size_t i = 0; i < out.size(); ++i)
+    out[i] = i < data.size() ? data[i] : 0xFF;
   return {};
 }
 

@@ -10,7 +10,8 @@ void power_rail::add_load(std::string label, std::function<double()> watts, doub
 
 void power_rail::add_module(std::shared_ptr<cmis_module> m) {
   const double uvlo = 0.8 * (nominal_v_ > 0 ? nominal_v_ : m->profile().vcc_v);
-  add_load(m->profile().serial, [m] { return m->dissipation_w(); }, uvlo);
+  add_load(
+      m->profile().serial, [m] { return m->dissipation_w(); }, uvlo);
 }
 
 double power_rail::power_at(double volts) const {

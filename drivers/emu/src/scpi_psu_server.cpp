@@ -7,6 +7,7 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/read_until.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <cctype>
@@ -30,10 +31,29 @@ struct node {
 };
 
 enum class cmd_id {
-  idn, rst, cls, opc, esr, stb, tst, wai,
-  syst_err, syst_err_count, syst_vers, syst_rem, syst_loc,
-  volt, curr, inst_nsel, inst_sel, outp_state, outp_sel, outp_gen, outp_prot_clear,
-  meas_volt, meas_curr,
+  idn,
+  rst,
+  cls,
+  opc,
+  esr,
+  stb,
+  tst,
+  wai,
+  syst_err,
+  syst_err_count,
+  syst_vers,
+  syst_rem,
+  syst_loc,
+  volt,
+  curr,
+  inst_nsel,
+  inst_sel,
+  outp_state,
+  outp_sel,
+  outp_gen,
+  outp_prot_clear,
+  meas_volt,
+  meas_curr,
 };
 
 struct cmd_def {
@@ -45,7 +65,8 @@ struct cmd_def {
 
 std::string upper(std::string_view s) {
   std::string out(s);
-  for (auto& c : out) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  for (auto& c : out)
+    c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
   return out;
 }
 
@@ -55,7 +76,8 @@ std::vector<node> pattern(std::string_view p) {
   std::vector<node> out;
   std::size_t i = 0;
   while (i < p.size()) {
-    while (i < p.size() && p[i] == ' ') ++i;
+    while (i < p.size() && p[i] == ' ')
+      ++i;
     if (i >= p.size()) break;
     const std::size_t end = std::min(p.find(' ', i), p.size());
     std::string_view tok = p.substr(i, end - i);
@@ -66,7 +88,8 @@ std::vector<node> pattern(std::string_view p) {
       tok = tok.substr(1, tok.size() - 2);
     }
     std::size_t k = 0;
-    while (k < tok.size() && !std::islower(static_cast<unsigned char>(tok[k]))) ++k;
+    while (k < tok.size() && !std::islower(static_cast<unsigned char>(tok[k])))
+      ++k;
     n.short_form = upper(tok.substr(0, k));
     n.long_form = upper(tok);
     out.push_back(std::move(n));
@@ -133,8 +156,10 @@ const std::vector<cmd_def>& commands(const std::string& dialect) {
 }
 
 std::string_view trim(std::string_view s) {
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
+  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front())))
+    s.remove_prefix(1);
+  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back())))
+    s.remove_suffix(1);
   return s;
 }
 
@@ -183,10 +208,14 @@ numeric parse_numeric(std::string_view p, char unit) {
   double scale = 1;
   if (!suffix.empty()) {
     const std::string base(1, unit);
-    if (suffix == base) scale = 1;
-    else if (suffix == "M" + base) scale = 1e-3;
-    else if (suffix == "U" + base) scale = 1e-6;
-    else return numeric{0, keyword::none, -131};
+    if (suffix == base)
+      scale = 1;
+    else if (suffix == "M" + base)
+      scale = 1e-3;
+    else if (suffix == "U" + base)
+      scale = 1e-6;
+    else
+      return numeric{0, keyword::none, -131};
   }
   out.value = *v * scale;
   return out;
@@ -201,19 +230,32 @@ std::optional<bool> parse_switch(std::string_view p) {
 
 const char* error_text(int code) {
   switch (code) {
-    case -102: return "Syntax error";
-    case -104: return "Data type error";
-    case -108: return "Parameter not allowed";
-    case -109: return "Missing parameter";
-    case -113: return "Undefined header";
-    case -131: return "Invalid suffix";
-    case -221: return "Settings conflict";
-    case -222: return "Data out of range";
-    case -224: return "Illegal parameter value";
-    case -300: return "Device-specific error";
-    case -350: return "Queue overflow";
-    case -363: return "Input buffer overrun";
-    default: return "Command error";
+    case -102:
+      return "Syntax error";
+    case -104:
+      return "Data type error";
+    case -108:
+      return "Parameter not allowed";
+    case -109:
+      return "Missing parameter";
+    case -113:
+      return "Undefined header";
+    case -131:
+      return "Invalid suffix";
+    case -221:
+      return "Settings conflict";
+    case -222:
+      return "Data out of range";
+    case -224:
+      return "Illegal parameter value";
+    case -300:
+      return "Device-specific error";
+    case -350:
+      return "Queue overflow";
+    case -363:
+      return "Input buffer overrun";
+    default:
+      return "Command error";
   }
 }
 
@@ -235,8 +277,7 @@ scpi_psu_emulator::scpi_psu_emulator(scpi_psu::psu_model model, options opts)
   const int n = opts_.channels > 0 ? opts_.channels : model_.channel_count();
   for (int i = 0; i < n; ++i) {
     output c;
-    c.rating = model_.channels[static_cast<std::size_t>(
-        std::min(i, model_.channel_count() - 1))];
+    c.rating = model_.channels[static_cast<std::size_t>(std::min(i, model_.channel_count() - 1))];
     if (i >= model_.channel_count()) c.rating.name = fmt::format("CH{}", i + 1);
     c.st.current_limit = c.rating.max_current;
     channels_.push_back(std::move(c));
@@ -370,7 +411,8 @@ std::optional<std::string> scpi_psu_emulator::execute(const unit& u) {
                          opts_.serial, model_.identity.firmware);
     case cmd_id::rst:
       if (!want_params(0, 0)) return std::nullopt;
-      for (auto& c : channels_) c.st = channel_state{0, c.rating.max_current, false, false};
+      for (auto& c : channels_)
+        c.st = channel_state{0, c.rating.max_current, false, false};
       selected_ = 1;
       general_ = false;
       return std::nullopt;
@@ -402,7 +444,8 @@ std::optional<std::string> scpi_psu_emulator::execute(const unit& u) {
         errors_.pop_front();
       }
       std::string text;
-      for (char c : e.text) text += c == '"' ? std::string("\"\"") : std::string(1, c);
+      for (char c : e.text)
+        text += c == '"' ? std::string("\"\"") : std::string(1, c);
       return keysight ? fmt::format("{:+d},\"{}\"", e.code, text)
                       : fmt::format("{},\"{}\"", e.code, text);
     }
@@ -422,8 +465,10 @@ std::optional<std::string> scpi_psu_emulator::execute(const unit& u) {
         double v = volt ? ch.st.voltage : ch.st.current_limit;
         if (u.params.size() == 1) {
           const auto n = parse_numeric(u.params[0], volt ? 'V' : 'A');
-          if (n.kw == keyword::min) v = 0;
-          else if (n.kw == keyword::max) v = max;
+          if (n.kw == keyword::min)
+            v = 0;
+          else if (n.kw == keyword::max)
+            v = max;
           else {
             push_error(-224, error_text(-224));
             return std::nullopt;
@@ -643,7 +688,9 @@ line_server::line_server(asio::any_io_executor ex, handler h, std::function<void
       on_overrun_(std::move(on_overrun)),
       acceptor_(ex_) {}
 
-line_server::~line_server() { stop(); }
+line_server::~line_server() {
+  stop();
+}
 
 void line_server::start(const std::string& host, std::uint16_t port) {
   const asio::ip::tcp::endpoint ep(asio::ip::make_address(host), port);
@@ -652,7 +699,8 @@ void line_server::start(const std::string& host, std::uint16_t port) {
   acceptor_.bind(ep);
   acceptor_.listen();
   port_ = acceptor_.local_endpoint().port();
-  asio::co_spawn(ex_, [self = shared_from_this()] { return self->accept_loop(); }, asio::detached);
+  asio::co_spawn(
+      ex_, [self = shared_from_this()] { return self->accept_loop(); }, asio::detached);
 }
 
 void line_server::stop() {
@@ -688,7 +736,12 @@ asio::awaitable<void> line_server::accept_loop() {
     auto s = std::make_shared<asio::ip::tcp::socket>(ex_);
     auto [ec] = co_await acceptor_.async_accept(*s, asio::as_tuple(asio::use_awaitable));
     if (ec == asio::error::operation_aborted || !acceptor_.is_open()) co_return;
-    if (ec) continue;
+    if (ec) {
+      // Out of descriptors or similar: do not spin; try again shortly.
+      asio::steady_timer pause(ex_, std::chrono::milliseconds(50));
+      co_await pause.async_wait(asio::as_tuple(asio::use_awaitable));
+      continue;
+    }
     boost::system::error_code ignored;
     s->set_option(asio::ip::tcp::no_delay(true), ignored);
     ++connections_;
@@ -697,8 +750,8 @@ asio::awaitable<void> line_server::accept_loop() {
       std::erase_if(sockets_, [](const auto& w) { return w.expired(); });
       sockets_.push_back(s);
     }
-    asio::co_spawn(ex_, [self = shared_from_this(), s] { return self->session(s); },
-                   asio::detached);
+    asio::co_spawn(
+        ex_, [self = shared_from_this(), s] { return self->session(s); }, asio::detached);
   }
 }
 
@@ -707,8 +760,8 @@ asio::awaitable<void> line_server::session(std::shared_ptr<asio::ip::tcp::socket
   std::string buf;
   bool skipping = false;  // discarding the rest of an overlong line
   for (;;) {
-    auto [ec, n] = co_await asio::async_read_until(*s, asio::dynamic_buffer(buf, max_line), '\n',
-                                                   use_tuple);
+    auto [ec, n] =
+        co_await asio::async_read_until(*s, asio::dynamic_buffer(buf, max_line), '\n', use_tuple);
     if (ec == asio::error::not_found) {
       // IEEE 488.2 §6.1.6: input buffer overrun; drop what we have and resynchronise at the
       // next line end.

@@ -11,7 +11,9 @@
 namespace hilt::modbus_chamber {
 
 namespace {
-std::error_code code(errc e) { return make_error_code(e); }
+std::error_code code(errc e) {
+  return make_error_code(e);
+}
 }  // namespace
 
 modbus_chamber::modbus_chamber(std::string name, std::string address, hilt::device_context ctx,
@@ -114,7 +116,8 @@ task<result<double>> modbus_chamber::do_read_temperature() {
       for (int b = 0; b < 16; ++b) {
         if (!(bits & (1u << b))) continue;
         auto it = opts_.map.alarm_bits.find(b);
-        const std::string n = it != opts_.map.alarm_bits.end() ? it->second : fmt::format("bit{}", b);
+        const std::string n =
+            it != opts_.map.alarm_bits.end() ? it->second : fmt::format("bit{}", b);
         fault = fault || n == "sensor_fault" || n == "over_temperature";
         names.push_back(n);
       }
@@ -215,14 +218,14 @@ task<result<double>> modbus_chamber::async_wait_settled(std::chrono::nanoseconds
       in_band_since.reset();
     }
     if (now >= deadline) {
-      log().error("{} ({}): {}: process value {} C not within {} C of the set point {} C for {} "
-                  "after {}",
-                  name(), address(), op, pv.value(), opts_.deadband, sp.value(),
-                  format_duration(hold), format_duration(timeout));
+      log().error(
+          "{} ({}): {}: process value {} C not within {} C of the set point {} C for {} "
+          "after {}",
+          name(), address(), op, pv.value(), opts_.deadband, sp.value(), format_duration(hold),
+          format_duration(timeout));
       co_return failure(code(errc::state_timeout));
     }
-    co_await clk->async_sleep(std::min<clock::duration>(poll, deadline - now),
-                              asio::use_awaitable);
+    co_await clk->async_sleep(std::min<clock::duration>(poll, deadline - now), asio::use_awaitable);
   }
 }
 

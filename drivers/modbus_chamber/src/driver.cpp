@@ -24,8 +24,9 @@ double quantity_option(const make_args& a, const YAML::Node& n, const char* key,
   std::string why;
   auto q = n.IsScalar() ? parse_quantity(n.Scalar(), &why) : std::nullopt;
   if (!q || q->dim != dim || q->value < lo || q->value > hi) {
-    bad_option(a, n, fmt::format("option '{}' expects a {} within {}..{} {}, e.g. '{}'", key,
-                                 to_string(dim), lo, hi, base_unit(dim), example));
+    bad_option(a, n,
+               fmt::format("option '{}' expects a {} within {}..{} {}, e.g. '{}'", key,
+                           to_string(dim), lo, hi, base_unit(dim), example));
   }
   return q->value;
 }
@@ -82,30 +83,45 @@ chamber_options parse_options(const make_args& a, double& safe_setpoint) {
       } else if (key == "unit") {
         o.unit_id = static_cast<int>(number_option(a, v, "unit", 0, 255));
       } else if (key == "timeout") {
-        o.timeout = std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::duration<double>(
-            quantity_option(a, v, "timeout", dimension::time, 0.001, 600, "1 s")));
+        o.timeout =
+            std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::duration<double>(
+                quantity_option(a, v, "timeout", dimension::time, 0.001, 600, "1 s")));
       } else if (key == "safe_setpoint") {
-        safe_setpoint = quantity_option(a, v, "safe_setpoint", dimension::temperature, -100, 300, "25 C");
+        safe_setpoint =
+            quantity_option(a, v, "safe_setpoint", dimension::temperature, -100, 300, "25 C");
       } else if (key == "deadband") {
         o.deadband = quantity_option(a, v, "deadband", dimension::temperature, 0.01, 50, "0.5 C");
       } else if (key == "min_setpoint") {
-        o.min_setpoint = quantity_option(a, v, "min_setpoint", dimension::temperature, -273, 1000, "-40 C");
+        o.min_setpoint =
+            quantity_option(a, v, "min_setpoint", dimension::temperature, -273, 1000, "-40 C");
       } else if (key == "max_setpoint") {
-        o.max_setpoint = quantity_option(a, v, "max_setpoint", dimension::temperature, -273, 1000, "125 C");
+        o.max_setpoint =
+            quantity_option(a, v, "max_setpoint", dimension::temperature, -273, 1000, "125 C");
       } else if (key == "ramp_rate") {
         o.ramp_rate = number_option(a, v, "ramp_rate (C/min)", 0, 1000);
       } else if (key == "identity") {
-        if (!v.IsMap()) bad_option(a, v, "option 'identity' expects {vendor, model, serial, firmware}");
+        if (!v.IsMap())
+          bad_option(a, v, "option 'identity' expects {vendor, model, serial, firmware}");
         for (auto iit = v.begin(); iit != v.end(); ++iit) {
           const YAML::Node ik = iit->first;
           const YAML::Node iv = iit->second;
           const std::string ikey = ik.IsScalar() ? ik.Scalar() : std::string("?");
-          if (!iv.IsScalar()) bad_option(a, iv, fmt::format("identity '{}' expects a string", ikey));
-          if (ikey == "vendor") o.identity.vendor = iv.Scalar();
-          else if (ikey == "model") o.identity.part_number = iv.Scalar();
-          else if (ikey == "serial") o.identity.serial = iv.Scalar();
-          else if (ikey == "firmware") o.identity.firmware = iv.Scalar();
-          else bad_option(a, ik, fmt::format("unknown identity field '{}'; expected one of: vendor, model, serial, firmware", ikey));
+          if (!iv.IsScalar())
+            bad_option(a, iv, fmt::format("identity '{}' expects a string", ikey));
+          if (ikey == "vendor")
+            o.identity.vendor = iv.Scalar();
+          else if (ikey == "model")
+            o.identity.part_number = iv.Scalar();
+          else if (ikey == "serial")
+            o.identity.serial = iv.Scalar();
+          else if (ikey == "firmware")
+            o.identity.firmware = iv.Scalar();
+          else
+            bad_option(
+                a, ik,
+                fmt::format(
+                    "unknown identity field '{}'; expected one of: vendor, model, serial, firmware",
+                    ikey));
         }
       } else {
         bad_option(a, k,
@@ -123,8 +139,9 @@ chamber_options parse_options(const make_args& a, double& safe_setpoint) {
           (std::filesystem::path(a.source).parent_path() / file_node.Scalar()).lexically_normal();
       std::error_code ec;
       if (!std::filesystem::is_regular_file(path, ec)) {
-        bad_option(a, file_node, fmt::format("register map '{}' not found (looked for {})",
-                                             file_node.Scalar(), path.string()));
+        bad_option(a, file_node,
+                   fmt::format("register map '{}' not found (looked for {})", file_node.Scalar(),
+                               path.string()));
       }
       o.map = load_map(path);
       have_map = true;

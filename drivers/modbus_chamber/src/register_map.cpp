@@ -26,8 +26,9 @@ void known_keys(const YAML::Node& map, const std::string& src, std::string_view 
   for (auto it = map.begin(); it != map.end(); ++it) {
     const std::string k = it->first.IsScalar() ? it->first.Scalar() : std::string("?");
     if (std::find(keys.begin(), keys.end(), k) == keys.end()) {
-      fail(src, it->first, fmt::format("unknown key '{}' in {}; expected one of: {}", k, what,
-                                       fmt::join(keys, ", ")));
+      fail(src, it->first,
+           fmt::format("unknown key '{}' in {}; expected one of: {}", k, what,
+                       fmt::join(keys, ", ")));
     }
   }
 }
@@ -74,8 +75,7 @@ std::optional<std::vector<std::uint16_t>> encode(const register_def& r, double v
   switch (r.type) {
     case reg_type::int16:
       if (!fits(-32768, 32767)) return std::nullopt;
-      return std::vector<std::uint16_t>{
-          static_cast<std::uint16_t>(static_cast<std::int16_t>(raw))};
+      return std::vector<std::uint16_t>{static_cast<std::uint16_t>(static_cast<std::int16_t>(raw))};
     case reg_type::uint16:
       if (!fits(0, 65535)) return std::nullopt;
       return std::vector<std::uint16_t>{static_cast<std::uint16_t>(raw)};
@@ -104,8 +104,12 @@ std::optional<double> decode(const register_def& r, std::span<const std::uint16_
   if (raw.size() < r.count || r.scale == 0) return std::nullopt;
   double v = 0;
   switch (r.type) {
-    case reg_type::int16: v = static_cast<std::int16_t>(raw[0]); break;
-    case reg_type::uint16: v = raw[0]; break;
+    case reg_type::int16:
+      v = static_cast<std::int16_t>(raw[0]);
+      break;
+    case reg_type::uint16:
+      v = raw[0];
+      break;
     case reg_type::int32:
     case reg_type::uint32: {
       const std::uint32_t hi = high_word_first ? raw[0] : raw[1];
@@ -115,7 +119,8 @@ std::optional<double> decode(const register_def& r, std::span<const std::uint16_
                                     : static_cast<double>(u);
       break;
     }
-    case reg_type::string: return std::nullopt;
+    case reg_type::string:
+      return std::nullopt;
   }
   return v / r.scale;
 }
@@ -175,14 +180,22 @@ register_map parse_map(const YAML::Node& root, const std::string& src) {
     r.name = text(k, src, "register name");
     known_keys(v, src, fmt::format("register '{}'", r.name),
                {"address", "type", "count", "scale", "unit", "access"});
-    r.address = static_cast<std::uint16_t>(integer(req(v, "address", "a register"), src, "address", 0, 65535));
+    r.address = static_cast<std::uint16_t>(
+        integer(req(v, "address", "a register"), src, "address", 0, 65535));
     const std::string type = text(req(v, "type", "a register"), src, "type");
-    if (type == "int16") r.type = reg_type::int16;
-    else if (type == "uint16") r.type = reg_type::uint16;
-    else if (type == "int32") r.type = reg_type::int32;
-    else if (type == "uint32") r.type = reg_type::uint32;
-    else if (type == "string") r.type = reg_type::string;
-    else fail(src, v["type"], fmt::format("'type' expects int16, uint16, int32, uint32 or string, got '{}'", type));
+    if (type == "int16")
+      r.type = reg_type::int16;
+    else if (type == "uint16")
+      r.type = reg_type::uint16;
+    else if (type == "int32")
+      r.type = reg_type::int32;
+    else if (type == "uint32")
+      r.type = reg_type::uint32;
+    else if (type == "string")
+      r.type = reg_type::string;
+    else
+      fail(src, v["type"],
+           fmt::format("'type' expects int16, uint16, int32, uint32 or string, got '{}'", type));
     r.count = width(r.type);
     if (const YAML::Node n = v["count"]) {
       if (r.type != reg_type::string) fail(src, n, "'count' is only for string registers");
@@ -214,12 +227,15 @@ register_map parse_map(const YAML::Node& root, const std::string& src) {
     if (!m.find(name)) fail(src, regs, fmt::format("the map needs a register '{}'", name));
   }
   for (const char* name : {"setpoint", "run_state"}) {
-    if (!m.find(name)->writable) fail(src, regs, fmt::format("register '{}' must be read_write", name));
+    if (!m.find(name)->writable)
+      fail(src, regs, fmt::format("register '{}' must be read_write", name));
   }
   if (const YAML::Node n = root["run_values"]) {
     known_keys(n, src, "run_values", {"stop", "run"});
-    m.stop_value = static_cast<std::uint16_t>(integer(req(n, "stop", "run_values"), src, "stop", 0, 65535));
-    m.run_value = static_cast<std::uint16_t>(integer(req(n, "run", "run_values"), src, "run", 0, 65535));
+    m.stop_value =
+        static_cast<std::uint16_t>(integer(req(n, "stop", "run_values"), src, "stop", 0, 65535));
+    m.run_value =
+        static_cast<std::uint16_t>(integer(req(n, "run", "run_values"), src, "run", 0, 65535));
     if (m.stop_value == m.run_value) fail(src, n, "'run' and 'stop' must differ");
   }
   if (const YAML::Node n = root["alarm_bits"]) {
@@ -277,8 +293,8 @@ register_map load_named_map(std::string_view name) {
       if (std::filesystem::is_regular_file(p, ec)) return load_map(p);
     }
   }
-  throw config_error({}, fmt::format("unknown register map '{}'; known: {}", name,
-                                     fmt::join(known_maps(), ", ")));
+  throw config_error(
+      {}, fmt::format("unknown register map '{}'; known: {}", name, fmt::join(known_maps(), ", ")));
 }
 
 }  // namespace hilt::modbus_chamber

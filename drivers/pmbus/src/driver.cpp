@@ -26,22 +26,30 @@ rail_options parse_options(const make_args& a) {
     const std::string key = k.IsScalar() ? k.Scalar() : std::string("?");
     if (key == "commands") {
       if (!v.IsSequence() || v.size() == 0) {
-        bad_option(a, v, "option 'commands' expects a list of: vin, vout, iout, pout, "
-                         "temperature, status");
+        bad_option(a, v,
+                   "option 'commands' expects a list of: vin, vout, iout, pout, "
+                   "temperature, status");
       }
       o = rail_options{false, false, false, false, false, false, o.page};
       for (const auto& c : v) {
         const std::string s = c.IsScalar() ? c.Scalar() : std::string("?");
-        if (s == "vin") o.vin = true;
-        else if (s == "vout") o.vout = true;
-        else if (s == "iout") o.iout = true;
-        else if (s == "pout") o.pout = true;
-        else if (s == "temperature") o.temperature = true;
-        else if (s == "status") o.status = true;
+        if (s == "vin")
+          o.vin = true;
+        else if (s == "vout")
+          o.vout = true;
+        else if (s == "iout")
+          o.iout = true;
+        else if (s == "pout")
+          o.pout = true;
+        else if (s == "temperature")
+          o.temperature = true;
+        else if (s == "status")
+          o.status = true;
         else {
-          bad_option(a, c, fmt::format("unknown PMBus reading '{}'; expected one of: vin, vout, "
-                                       "iout, pout, temperature, status",
-                                       s));
+          bad_option(a, c,
+                     fmt::format("unknown PMBus reading '{}'; expected one of: vin, vout, "
+                                 "iout, pout, temperature, status",
+                                 s));
         }
       }
     } else if (key == "page") {
@@ -53,9 +61,10 @@ rail_options parse_options(const make_args& a) {
       }
       o.page = static_cast<std::uint8_t>(p);
     } else {
-      bad_option(a, k, fmt::format("unknown option '{}' for driver pmbus; expected one of: "
-                                   "commands, page",
-                                   key));
+      bad_option(a, k,
+                 fmt::format("unknown option '{}' for driver pmbus; expected one of: "
+                             "commands, page",
+                             key));
     }
   }
   return o;
@@ -66,8 +75,9 @@ class pmbus_driver final : public hilt::driver {
   pmbus_driver() {
     info_.name = "pmbus";
     info_.version = "0.1.0";
-    info_.description = "PMBus power rails over I2C/SMBus (READ_VIN/VOUT/IOUT/POUT/TEMPERATURE_1, "
-                        "STATUS_WORD; LINEAR11/LINEAR16)";
+    info_.description =
+        "PMBus power rails over I2C/SMBus (READ_VIN/VOUT/IOUT/POUT/TEMPERATURE_1, "
+        "STATUS_WORD; LINEAR11/LINEAR16)";
     info_.classes = {device_class::power_monitor};
     info_.transports = {"emu-i2c", "i2c-dev"};
   }
@@ -91,9 +101,9 @@ class pmbus_driver final : public hilt::driver {
     if (!a.services) return failure(make_error_code(errc::device_not_found));
     auto bus = a.services->i2c(t, target.bus);
     if (!bus) return failure(bus.error());
-    return std::shared_ptr<device>(std::make_shared<pmbus_rail>(
-        a.name, a.address.text, a.context, std::move(bus).value(),
-        static_cast<std::uint8_t>(target.addr), opts));
+    return std::shared_ptr<device>(
+        std::make_shared<pmbus_rail>(a.name, a.address.text, a.context, std::move(bus).value(),
+                                     static_cast<std::uint8_t>(target.addr), opts));
   }
 
  private:
@@ -102,6 +112,8 @@ class pmbus_driver final : public hilt::driver {
 
 }  // namespace
 
-std::shared_ptr<const hilt::driver> make_driver() { return std::make_shared<pmbus_driver>(); }
+std::shared_ptr<const hilt::driver> make_driver() {
+  return std::make_shared<pmbus_driver>();
+}
 
 }  // namespace hilt::pmbus

@@ -36,15 +36,22 @@ std::optional<std::uint16_t> linear11_encode(double value) noexcept {
 
 vout_mode_kind vout_mode_kind_of(std::uint8_t m) noexcept {
   switch (m >> 5) {
-    case 0: return vout_mode_kind::linear;
-    case 1: return vout_mode_kind::vid;
-    case 2: return vout_mode_kind::direct;
-    case 3: return vout_mode_kind::ieee_half;  // added in Part II rev 1.3
-    default: return vout_mode_kind::reserved;
+    case 0:
+      return vout_mode_kind::linear;
+    case 1:
+      return vout_mode_kind::vid;
+    case 2:
+      return vout_mode_kind::direct;
+    case 3:
+      return vout_mode_kind::ieee_half;  // added in Part II rev 1.3
+    default:
+      return vout_mode_kind::reserved;
   }
 }
 
-int vout_mode_exponent(std::uint8_t m) noexcept { return sign_extend(m & 0x1Fu, 5); }
+int vout_mode_exponent(std::uint8_t m) noexcept {
+  return sign_extend(m & 0x1Fu, 5);
+}
 
 std::uint8_t linear_vout_mode(int exponent) noexcept {
   return static_cast<std::uint8_t>(static_cast<unsigned>(exponent) & 0x1Fu);

@@ -11,7 +11,9 @@
 namespace hilt::pmbus {
 
 namespace {
-std::error_code code(errc e) { return make_error_code(e); }
+std::error_code code(errc e) {
+  return make_error_code(e);
+}
 constexpr std::size_t max_block = 32;  // SMBus 3.x §6.5.7: a block holds at most 32 bytes
 }  // namespace
 
@@ -30,13 +32,15 @@ task<std::error_code> pmbus_rail::transfer(const char* op, std::uint8_t command,
   std::array<std::uint8_t, 3> w{};
   w[0] = command;
   const std::size_t n = std::min<std::size_t>(data.size(), w.size() - 1);
-  for (std::size_t i = 0; i < n; ++i) w[i + 1] = data[i];
-  auto ec = co_await bus_->async_transfer(addr_, std::span<const std::uint8_t>(w.data(), 1 + n), read);
+  for (std::size_t i = 0; i < n; ++i)
+    w[i + 1] = data[i];
+  auto ec =
+      co_await bus_->async_transfer(addr_, std::span<const std::uint8_t>(w.data(), 1 + n), read);
   if (ec) {
     exponent_.reset();  // re-read VOUT_MODE after any trouble
     log().log(optional ? spdlog::level::debug : spdlog::level::err,
               "{} ({}): {}: {} (0x{:02X}) at 0x{:02x} on {}: {}", name(), address(), op,
-                command_name, command, addr_, bus_->describe(), ec.message());
+              command_name, command, addr_, bus_->describe(), ec.message());
   }
   co_return ec;
 }
@@ -73,7 +77,8 @@ task<result<std::string>> pmbus_rail::read_block(const char* op, std::uint8_t co
     if (c == 0) break;
     s.push_back(c >= 0x20 && c < 0x7F ? static_cast<char>(c) : '?');
   }
-  while (!s.empty() && s.back() == ' ') s.pop_back();
+  while (!s.empty() && s.back() == ' ')
+    s.pop_back();
   co_return s;
 }
 
@@ -88,9 +93,10 @@ task<result<int>> pmbus_rail::vout_exponent(const char* op) {
   auto m = co_await read_byte(op, cmd::vout_mode, "VOUT_MODE");
   if (!m) co_return failure(m.error());
   if (vout_mode_kind_of(m.value()) != vout_mode_kind::linear) {
-    log().error("{} ({}): {}: VOUT_MODE (0x20) = 0x{:02x}: mode {} is not supported (only "
-                "linear, bits 7-5 = 000)",
-                name(), address(), op, m.value(), m.value() >> 5);
+    log().error(
+        "{} ({}): {}: VOUT_MODE (0x20) = 0x{:02x}: mode {} is not supported (only "
+        "linear, bits 7-5 = 000)",
+        name(), address(), op, m.value(), m.value() >> 5);
     co_return failure(code(errc::not_supported));
   }
   exponent_ = vout_mode_exponent(m.value());
@@ -147,8 +153,8 @@ task<result<hilt::identity>> pmbus_rail::do_identify() {
   auto rev = co_await read_byte(op, cmd::pmbus_revision, "PMBUS_REVISION");
   if (!rev) co_return failure(rev.error());
   // Part I revision in bits 7-4, Part II in bits 3-0 (0 = 1.0, 1 = 1.1, 2 = 1.2, 3 = 1.3).
-  id.extra["pmbus_revision"] = fmt::format("Part I 1.{}, Part II 1.{}", rev.value() >> 4,
-                                           rev.value() & 0x0F);
+  id.extra["pmbus_revision"] =
+      fmt::format("Part I 1.{}, Part II 1.{}", rev.value() >> 4, rev.value() & 0x0F);
   auto vendor = co_await read_block(op, cmd::mfr_id, "MFR_ID");
   if (!vendor) co_return failure(vendor.error());
   id.vendor = vendor.value();

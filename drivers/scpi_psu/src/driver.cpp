@@ -29,9 +29,9 @@ double quantity_option(const make_args& a, const YAML::Node& n, const std::strin
     bad_option(a, n,
                fmt::format("option '{}' expects a {} above 0 and at most {} {}, e.g. '{}'", key,
                            to_string(dim), max, base_unit(dim),
-                           dim == dimension::voltage ? "3.6 V" : dim == dimension::current
-                                                                     ? "5 A"
-                                                                     : "2 s"));
+                           dim == dimension::voltage   ? "3.6 V"
+                           : dim == dimension::current ? "5 A"
+                                                       : "2 s"));
   }
   return q->value;
 }
@@ -64,8 +64,8 @@ supply_options parse_options(const make_args& a) {
         file_opt.emplace(v);
       } else if (key == "timeout") {
         const double s = quantity_option(a, v, "timeout", dimension::time, 600);
-        o.timeout = std::chrono::duration_cast<std::chrono::nanoseconds>(
-            std::chrono::duration<double>(s));
+        o.timeout =
+            std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::duration<double>(s));
       } else if (key == "channels") {
         channels_opt.emplace(v);
       } else {
@@ -89,14 +89,16 @@ supply_options parse_options(const make_args& a) {
   }
   if (file_opt) {
     const YAML::Node& file_node = *file_opt;
-    if (!model_name.empty()) bad_option(a, file_node, "give either 'model' or 'model_file', not both");
+    if (!model_name.empty())
+      bad_option(a, file_node, "give either 'model' or 'model_file', not both");
     if (!file_node.IsScalar()) bad_option(a, file_node, "option 'model_file' expects a path");
     const auto base = std::filesystem::path(a.source).parent_path();
     const auto path = (base / file_node.Scalar()).lexically_normal();
     std::error_code ec;
     if (!std::filesystem::is_regular_file(path, ec)) {
-      bad_option(a, file_node, fmt::format("model file '{}' not found (looked for {})",
-                                           file_node.Scalar(), path.string()));
+      bad_option(a, file_node,
+                 fmt::format("model file '{}' not found (looked for {})", file_node.Scalar(),
+                             path.string()));
     }
     o.model = load_model(path);
   } else if (!model_name.empty()) {
@@ -108,7 +110,8 @@ supply_options parse_options(const make_args& a) {
       throw config_error(a.source, fmt::format("device '{}': {}", a.name, e.message()));
     }
   } else {
-    for (const auto& n : known_models()) o.candidates.push_back(load_named_model(n));
+    for (const auto& n : known_models())
+      o.candidates.push_back(load_named_model(n));
   }
 
   if (channels_opt && !channels_opt->IsNull()) {
@@ -127,11 +130,13 @@ supply_options parse_options(const make_args& a) {
       auto [p, ec] = std::from_chars(ks.data(), ks.data() + ks.size(), ch);
       if (ks.empty() || ec != std::errc{} || p != ks.data() + ks.size() || ch < 1 ||
           ch > max_channel) {
-        bad_option(a, k, fmt::format("channel '{}' is not a channel number within 1..{}{}", ks,
-                                     max_channel,
-                                     o.model ? fmt::format(" (model {})", o.model->name) : ""));
+        bad_option(
+            a, k,
+            fmt::format("channel '{}' is not a channel number within 1..{}{}", ks, max_channel,
+                        o.model ? fmt::format(" (model {})", o.model->name) : ""));
       }
-      if (!v.IsMap()) bad_option(a, v, fmt::format("channel {} expects {{max_voltage, max_current}}", ch));
+      if (!v.IsMap())
+        bad_option(a, v, fmt::format("channel {} expects {{max_voltage, max_current}}", ch));
       channel_limits lim;
       for (auto lit = v.begin(); lit != v.end(); ++lit) {
         const YAML::Node lk = lit->first;
@@ -142,9 +147,10 @@ supply_options parse_options(const make_args& a) {
         } else if (key == "max_current") {
           lim.max_current = quantity_option(a, lv, "max_current", dimension::current, 1000);
         } else {
-          bad_option(a, lk, fmt::format("unknown limit '{}' for channel {}; expected one of: "
-                                        "max_voltage, max_current",
-                                        key, ch));
+          bad_option(a, lk,
+                     fmt::format("unknown limit '{}' for channel {}; expected one of: "
+                                 "max_voltage, max_current",
+                                 key, ch));
         }
       }
       o.limits[ch] = lim;
@@ -199,6 +205,8 @@ class scpi_psu_driver final : public hilt::driver {
 
 }  // namespace
 
-std::shared_ptr<const hilt::driver> make_driver() { return std::make_shared<scpi_psu_driver>(); }
+std::shared_ptr<const hilt::driver> make_driver() {
+  return std::make_shared<scpi_psu_driver>();
+}
 
 }  // namespace hilt::scpi_psu

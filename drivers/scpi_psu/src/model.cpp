@@ -25,8 +25,9 @@ void known_keys(const YAML::Node& map, const std::string& src, std::string_view 
   for (auto it = map.begin(); it != map.end(); ++it) {
     const std::string k = it->first.IsScalar() ? it->first.Scalar() : std::string("?");
     if (std::find(keys.begin(), keys.end(), k) == keys.end()) {
-      fail(src, it->first, fmt::format("unknown key '{}' in {}; expected one of: {}", k, what,
-                                       fmt::join(keys, ", ")));
+      fail(src, it->first,
+           fmt::format("unknown key '{}' in {}; expected one of: {}", k, what,
+                       fmt::join(keys, ", ")));
     }
   }
 }
@@ -62,8 +63,9 @@ double quantity(const YAML::Node& n, const std::string& src, const char* key, di
   std::string why;
   auto q = n.IsScalar() ? parse_quantity(n.Scalar(), &why) : std::nullopt;
   if (!q || q->dim != dim || !(q->value > lo) || q->value > hi) {
-    fail(src, n, fmt::format("'{}' expects a {} above {} and at most {} {} (units: {})", key,
-                             to_string(dim), lo, hi, base_unit(dim), accepted_units(dim)));
+    fail(src, n,
+         fmt::format("'{}' expects a {} above {} and at most {} {} (units: {})", key,
+                     to_string(dim), lo, hi, base_unit(dim), accepted_units(dim)));
   }
   return q->value;
 }
@@ -98,7 +100,8 @@ psu_model parse_model(const YAML::Node& root, const std::string& src) {
   }
   if (const YAML::Node n = root["identity"]) {
     known_keys(n, src, "identity", {"manufacturer", "model", "serial", "firmware"});
-    m.identity.manufacturer = text(require(n, "manufacturer", src, "identity"), src, "manufacturer");
+    m.identity.manufacturer =
+        text(require(n, "manufacturer", src, "identity"), src, "manufacturer");
     m.identity.model = text(require(n, "model", src, "identity"), src, "model");
     if (const YAML::Node s = n["serial"]) m.identity.serial = text(s, src, "serial");
     if (const YAML::Node s = n["firmware"]) m.identity.firmware = text(s, src, "firmware");
@@ -110,8 +113,7 @@ psu_model parse_model(const YAML::Node& root, const std::string& src) {
   for (const auto& c : chans) {
     known_keys(c, src, "a channel", {"name", "max_voltage", "max_current"});
     channel_rating r;
-    r.name = c["name"] ? text(c["name"], src, "name")
-                       : fmt::format("CH{}", m.channels.size() + 1);
+    r.name = c["name"] ? text(c["name"], src, "name") : fmt::format("CH{}", m.channels.size() + 1);
     r.max_voltage = quantity(require(c, "max_voltage", src, "a channel"), src, "max_voltage",
                              dimension::voltage, 0, 10000);
     r.max_current = quantity(require(c, "max_current", src, "a channel"), src, "max_current",
@@ -146,9 +148,11 @@ psu_model parse_model(const YAML::Node& root, const std::string& src) {
       out = {command(n, src, key)};
       return;
     }
-    if (!n.IsSequence() || n.size() == 0) fail(src, n, fmt::format("'{}' expects a command or a list of commands", key));
+    if (!n.IsSequence() || n.size() == 0)
+      fail(src, n, fmt::format("'{}' expects a command or a list of commands", key));
     out.clear();
-    for (const auto& c : n) out.push_back(command(c, src, key));
+    for (const auto& c : n)
+      out.push_back(command(c, src, key));
   };
   get("identify", k.identify, false);
   get("error_query", k.error_query, false);

@@ -11,8 +11,10 @@ namespace hilt::scpi {
 
 namespace {
 std::string_view trim(std::string_view s) noexcept {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r' || s.back() == '\n'))
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t'))
+    s.remove_prefix(1);
+  while (!s.empty() &&
+         (s.back() == ' ' || s.back() == '\t' || s.back() == '\r' || s.back() == '\n'))
     s.remove_suffix(1);
   return s;
 }
@@ -28,17 +30,20 @@ std::optional<double> parse_number(std::string_view reply) noexcept {
   }
   // The grammar, checked before from_chars (which would also take "inf", "nan" and hex floats).
   std::size_t i = 0, digits = 0;
-  while (i < s.size() && std::isdigit(static_cast<unsigned char>(s[i]))) ++i, ++digits;
+  while (i < s.size() && std::isdigit(static_cast<unsigned char>(s[i])))
+    ++i, ++digits;
   if (i < s.size() && s[i] == '.') {
     ++i;
-    while (i < s.size() && std::isdigit(static_cast<unsigned char>(s[i]))) ++i, ++digits;
+    while (i < s.size() && std::isdigit(static_cast<unsigned char>(s[i])))
+      ++i, ++digits;
   }
   if (digits == 0) return std::nullopt;
   if (i < s.size() && (s[i] == 'e' || s[i] == 'E')) {
     ++i;
     if (i < s.size() && (s[i] == '+' || s[i] == '-')) ++i;
     std::size_t exp_digits = 0;
-    while (i < s.size() && std::isdigit(static_cast<unsigned char>(s[i]))) ++i, ++exp_digits;
+    while (i < s.size() && std::isdigit(static_cast<unsigned char>(s[i])))
+      ++i, ++exp_digits;
     if (exp_digits == 0) return std::nullopt;
   }
   if (i != s.size()) return std::nullopt;
@@ -107,11 +112,14 @@ std::optional<std::array<std::string, 4>> parse_idn(std::string_view reply) {
     out[field].push_back(ch);
   }
   if (field != 3 || out[0].empty() || out[1].empty()) return std::nullopt;
-  for (auto& f : out) f = std::string(trim(f));
+  for (auto& f : out)
+    f = std::string(trim(f));
   return out;
 }
 
-std::string format_value(double v) { return fmt::format("{}", v); }
+std::string format_value(double v) {
+  return fmt::format("{}", v);
+}
 
 std::string expand(std::string_view tmpl, int channel, double value) {
   std::string out;

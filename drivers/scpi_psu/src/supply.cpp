@@ -11,7 +11,9 @@
 namespace hilt::scpi_psu {
 
 namespace {
-std::error_code code(errc e) { return make_error_code(e); }
+std::error_code code(errc e) {
+  return make_error_code(e);
+}
 constexpr int max_error_entries = 32;  // SCPI-99 queues hold at least 2; instruments ~20
 }  // namespace
 
@@ -24,7 +26,9 @@ scpi_supply::scpi_supply(std::string name, std::string address, hilt::device_con
 
 scpi_supply::~scpi_supply() = default;
 
-int scpi_supply::channel_count() const noexcept { return model_ ? model_->channel_count() : 1; }
+int scpi_supply::channel_count() const noexcept {
+  return model_ ? model_->channel_count() : 1;
+}
 
 std::error_code scpi_supply::transport_error(const char* op, const std::string& what,
                                              std::error_code ec) {
@@ -51,18 +55,18 @@ std::error_code scpi_supply::check_value(const char* op, int channel, quantity q
   if (it == opts_.limits.end()) return {};
   const auto& lim = q == quantity::voltage ? it->second.max_voltage : it->second.max_current;
   if (lim && value > *lim) {
-    log().error("{} ({}): {} channel {}: {} {} refused: above the fixture limit {} = {} {} "
-                "(nothing was sent)",
-                name(), address(), op, channel, value, unit,
-                q == quantity::voltage ? "max_voltage" : "max_current", *lim, unit);
+    log().error(
+        "{} ({}): {} channel {}: {} {} refused: above the fixture limit {} = {} {} "
+        "(nothing was sent)",
+        name(), address(), op, channel, value, unit,
+        q == quantity::voltage ? "max_voltage" : "max_current", *lim, unit);
     return code(errc::limit_refused);
   }
   return {};
 }
 
 task<std::error_code> scpi_supply::drain_errors(const char* op,
-                                                const std::vector<std::string>& sent,
-                                                bool stale) {
+                                                const std::vector<std::string>& sent, bool stale) {
   const std::string query_cmd = model_ ? model_->commands.error_query : "SYST:ERR?";
   std::vector<std::string> entries;
   for (int i = 0; i < max_error_entries; ++i) {
@@ -70,9 +74,10 @@ task<std::error_code> scpi_supply::drain_errors(const char* op,
     if (!r) co_return transport_error(op, query_cmd, r.error());
     auto e = scpi::parse_error(r.value());
     if (!e) {
-      log().error("{} ({}): {}: reply '{}' to '{}' is not an error-queue entry "
-                  "(expected <code>,\"<text>\")",
-                  name(), address(), op, printable(r.value()), query_cmd);
+      log().error(
+          "{} ({}): {}: reply '{}' to '{}' is not an error-queue entry "
+          "(expected <code>,\"<text>\")",
+          name(), address(), op, printable(r.value()), query_cmd);
       link_.close();
       co_return code(errc::bad_reply);
     }
@@ -81,12 +86,12 @@ task<std::error_code> scpi_supply::drain_errors(const char* op,
   }
   if (entries.empty()) co_return std::error_code{};
   if (stale) {
-    log().warn("{} ({}): {}: the error queue held entries from before this connection: {}",
-               name(), address(), op, fmt::join(entries, "; "));
+    log().warn("{} ({}): {}: the error queue held entries from before this connection: {}", name(),
+               address(), op, fmt::join(entries, "; "));
     co_return std::error_code{};
   }
-  log().error("{} ({}): {}: {}: instrument error {}", name(), address(), op,
-              fmt::join(sent, "; "), fmt::join(entries, "; "));
+  log().error("{} ({}): {}: {}: instrument error {}", name(), address(), op, fmt::join(sent, "; "),
+              fmt::join(entries, "; "));
   co_return code(errc::instrument_error);
 }
 
@@ -111,10 +116,12 @@ task<std::error_code> scpi_supply::ensure_model(const char* op) {
     }
   }
   std::vector<std::string> names;
-  for (const auto& m : opts_.candidates) names.push_back(m.name);
-  log().error("{} ({}): {}: *IDN? '{}' matches no supply model (known: {}); name one with "
-              "options: {{model: ...}} or ?model=",
-              name(), address(), op, printable(r.value()), fmt::join(names, ", "));
+  for (const auto& m : opts_.candidates)
+    names.push_back(m.name);
+  log().error(
+      "{} ({}): {}: *IDN? '{}' matches no supply model (known: {}); name one with "
+      "options: {{model: ...}} or ?model=",
+      name(), address(), op, printable(r.value()), fmt::join(names, ", "));
   co_return code(errc::not_supported);
 }
 
@@ -141,7 +148,8 @@ task<std::error_code> scpi_supply::run_commands(const char* op, int channel,
   const bool select_needed =
       channel > 0 && !select.empty() && (selected_on_ != conn || selected_channel_ != channel);
   if (select_needed) sent.push_back(scpi::expand(select, channel));
-  for (auto& c : cmds) sent.push_back(std::move(c));
+  for (auto& c : cmds)
+    sent.push_back(std::move(c));
   if (sent.empty()) co_return std::error_code{};
   selected_on_ = 0;  // unknown until the error check below passes
   for (const auto& c : sent) {
@@ -176,8 +184,8 @@ task<result<double>> scpi_supply::query_number(const char* op, int channel, std:
   if (!r) co_return failure(r.error());
   auto v = scpi::parse_number(r.value());
   if (!v) {
-    log().error("{} ({}): {} channel {}: reply '{}' to '{}' is not a number", name(), address(),
-                op, channel, printable(r.value()), cmd);
+    log().error("{} ({}): {} channel {}: reply '{}' to '{}' is not a number", name(), address(), op,
+                channel, printable(r.value()), cmd);
     link_.close();  // whatever produced it may have more to say: start clean
     co_return failure(code(errc::bad_reply));
   }
@@ -278,7 +286,8 @@ task<std::error_code> scpi_supply::do_set_output(int channel, bool on) {
     if (!ec) {
       const auto& k = model_->commands;
       std::vector<std::string> cmds;
-      for (const auto& t : on ? k.output_on : k.output_off) cmds.push_back(scpi::expand(t, channel));
+      for (const auto& t : on ? k.output_on : k.output_off)
+        cmds.push_back(scpi::expand(t, channel));
       ec = co_await run_commands(op, channel, std::move(cmds));
       if (!ec) {
         // Read the state back: an output that trips the moment it turns on must not pass.
@@ -334,8 +343,8 @@ task<result<hilt::identity>> scpi_supply::do_identify() {
         id.firmware = (*idn)[3];
         id.extra["model_table"] = model_->name;
         id.extra["channels"] = std::to_string(model_->channel_count());
-        id.extra["resolution"] = fmt::format("{} V, {} A", model_->voltage_resolution,
-                                             model_->current_resolution);
+        id.extra["resolution"] =
+            fmt::format("{} V, {} A", model_->voltage_resolution, model_->current_resolution);
         id.extra["endpoint"] = link_.describe();
         co_return id;
       }

@@ -11,7 +11,8 @@
 //       calibration_due: 2026-03-31
 //       calibration: refuse      # this device only
 //
-//  - warn: an overdue device is reported (the caller logs it and records an event), the run goes on;
+//  - warn: an overdue device is reported (the caller logs it and records an event), the run goes
+//  on;
 //  - refuse: an overdue device stops the run before any device is touched (config_error, exit 2);
 //  - ignore: no check.
 // A device is overdue the day after its due date (a calibration due 2026-03-31 is still valid on
@@ -40,12 +41,12 @@ std::chrono::year_month_day today_utc() noexcept;
 
 // One overdue instrument.
 struct calibration_finding {
-  std::string device;        // fixture name
-  std::string due;           // "2026-03-31" as written
-  int days_overdue = 0;      // >= 1
+  std::string device;    // fixture name
+  std::string due;       // "2026-03-31" as written
+  int days_overdue = 0;  // >= 1
   calibration_policy policy = calibration_policy::warn;
-  std::string where;         // file:line:col of the device entry
-  std::string message;       // "device 'psu1': calibration was due 2026-03-31, 12 days ago"
+  std::string where;    // file:line:col of the device entry
+  std::string message;  // "device 'psu1': calibration was due 2026-03-31, 12 days ago"
 };
 
 // Checks every device of `f` that has a calibration_due date against `today`. Returns one finding

@@ -169,9 +169,9 @@ class managed_module : public device {
   // Number of host lanes (for lane selection); 0 if unknown.
   virtual int lane_count() const noexcept { return 0; }
 
-  // PRBS (CMIS pages 13h/14h): enables (or disables) the pattern generator and/or checker on
-  // `lanes` of one side with `pattern`; counters restart. A side or pattern the module does not
-  // advertise answers not_supported.
+  // PRBS (CMIS pages 13h/14h) on `lanes` of one side: `generator` / `checker` true enables that
+  // function with `pattern` (an enabled checker restarts its counters), false disables it on those
+  // lanes. A side or pattern the module does not advertise answers not_supported.
   task<std::error_code> async_prbs_configure(hilt::side side, lane_mask lanes, prbs_pattern pattern,
                                              bool generator, bool checker,
                                              std::optional<duration> timeout = {});

@@ -8,6 +8,7 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <cstdint>
 #include <map>
 #include <memory>
 #include <optional>
@@ -78,6 +79,12 @@ class step_context {
                      std::error_code code = {}) = 0;
   // Identity of the DUT, once known (the identify step reports it).
   virtual void set_identity(const identity& id) = 0;
+  // Raw BER counts of one lane over a gate (the ber step): bits compared and errors among them,
+  // the gate in harness seconds and the pattern ("PRBS-31Q"). Default: not stored.
+  virtual void ber_counts(int lane, side s, std::uint64_t bits, std::uint64_t errors,
+                          double gate_s, std::string_view pattern) {
+    (void)lane, (void)s, (void)bits, (void)errors, (void)gate_s, (void)pattern;
+  }
   // The identity last reported with set_identity() for this DUT; nullptr before that, and for a
   // station step. Steps use it to choose per-part limits (the part number).
   virtual const identity* dut_identity() const { return nullptr; }

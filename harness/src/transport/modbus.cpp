@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <modbus.h>
 
+#include <atomic>
 #include <boost/asio/associated_executor.hpp>
 #include <boost/asio/async_result.hpp>
 #include <boost/asio/execution/outstanding_work.hpp>
@@ -10,7 +11,6 @@
 #include <boost/asio/prefer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <cerrno>
-#include <atomic>
 #include <condition_variable>
 #include <cstring>
 #include <deque>
@@ -24,16 +24,26 @@ namespace hilt {
 
 const char* modbus_exception_name(int code) noexcept {
   switch (code) {
-    case 1: return "illegal function";
-    case 2: return "illegal data address";
-    case 3: return "illegal data value";
-    case 4: return "server device failure";
-    case 5: return "acknowledge";
-    case 6: return "server device busy";
-    case 8: return "memory parity error";
-    case 10: return "gateway path unavailable";
-    case 11: return "gateway target device failed to respond";
-    default: return "unknown exception";
+    case 1:
+      return "illegal function";
+    case 2:
+      return "illegal data address";
+    case 3:
+      return "illegal data value";
+    case 4:
+      return "server device failure";
+    case 5:
+      return "acknowledge";
+    case 6:
+      return "server device busy";
+    case 8:
+      return "memory parity error";
+    case 10:
+      return "gateway path unavailable";
+    case 11:
+      return "gateway target device failed to respond";
+    default:
+      return "unknown exception";
   }
 }
 
@@ -62,7 +72,8 @@ struct job final : job_base {
         work(asio::prefer(std::move(ex), asio::execution::outstanding_work.tracked)) {}
   void complete(modbus_reply r) override {
     auto ex = work;
-    asio::post(ex, [h = std::move(handler), r = std::move(r)]() mutable { std::move(h)(std::move(r)); });
+    asio::post(
+        ex, [h = std::move(handler), r = std::move(r)]() mutable { std::move(h)(std::move(r)); });
   }
   Handler handler;
   decltype(asio::prefer(std::declval<Executor>(), asio::execution::outstanding_work.tracked)) work;
@@ -154,7 +165,8 @@ struct modbus_tcp_client::worker {
     modbus_reply out;
     const bool write_many = r.op == static_cast<int>(op::write_many);
     const std::size_t count = write_many ? r.values.size() : r.count;
-    const std::size_t max_count = write_many ? MODBUS_MAX_WRITE_REGISTERS : MODBUS_MAX_READ_REGISTERS;
+    const std::size_t max_count =
+        write_many ? MODBUS_MAX_WRITE_REGISTERS : MODBUS_MAX_READ_REGISTERS;
     if (r.op != static_cast<int>(op::write_one) && (count < 1 || count > max_count)) {
       out.ec = make_error_code(errc::invalid_argument);
       out.detail = fmt::format("{} registers requested; Modbus allows 1..{} (V1.1b3 §6.3, §6.12)",
@@ -253,8 +265,8 @@ struct modbus_tcp_client::worker {
   std::thread th;  // last: started when every other member exists
 };
 
-modbus_tcp_client::modbus_tcp_client(asio::any_io_executor ex, hilt::clock* clk,
-                                     tcp_target target, modbus_options opts)
+modbus_tcp_client::modbus_tcp_client(asio::any_io_executor ex, hilt::clock* clk, tcp_target target,
+                                     modbus_options opts)
     : ex_(std::move(ex)),
       clock_(clk),
       target_(std::move(target)),
@@ -267,7 +279,9 @@ std::string modbus_tcp_client::describe() const {
   return fmt::format("modbus-tcp:{}/{}", target_.str(), opts_.unit_id);
 }
 
-std::uint64_t modbus_tcp_client::connects() const noexcept { return worker_->connects.load(); }
+std::uint64_t modbus_tcp_client::connects() const noexcept {
+  return worker_->connects.load();
+}
 
 task<modbus_reply> modbus_tcp_client::run(op o, std::uint16_t address, std::uint16_t count,
                                           std::vector<std::uint16_t> values, duration timeout) {
@@ -283,15 +297,15 @@ task<modbus_reply> modbus_tcp_client::run(op o, std::uint16_t address, std::uint
       [this](auto handler, request r) {
         auto ex = asio::get_associated_executor(handler, ex_);
         auto j = std::make_unique<job<decltype(handler), decltype(ex)>>(std::move(handler),
-                                                                       std::move(ex));
+                                                                        std::move(ex));
         j->req = std::move(r);
         worker_->push(std::move(j));
       },
       asio::use_awaitable, std::move(req));
 }
 
-task<modbus_reply> modbus_tcp_client::async_read_holding(std::uint16_t address,
-                                                         std::uint16_t count, duration timeout) {
+task<modbus_reply> modbus_tcp_client::async_read_holding(std::uint16_t address, std::uint16_t count,
+                                                         duration timeout) {
   std::vector<std::uint16_t> none;
   co_return co_await run(op::read_holding, address, count, std::move(none), timeout);
 }
@@ -303,9 +317,9 @@ task<modbus_reply> modbus_tcp_client::async_read_input(std::uint16_t address, st
 }
 
 task<modbus_reply> modbus_tcp_client::async_write_register(std::uint16_t address,
-                                                           std::uint16_t value,
-                                                           duration timeout) {
-  std::vector<std::uint16_t> one{value};  // a named local: g++ 12 mishandles a braced temporary here
+                                                           std::uint16_t value, duration timeout) {
+  std::vector<std::uint16_t> one{
+      value};  // a named local: g++ 12 mishandles a braced temporary here
   co_return co_await run(op::write_one, address, 1, std::move(one), timeout);
 }
 

@@ -20,7 +20,9 @@ namespace hilt {
 
 namespace {
 constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
-std::error_code code(errc e) { return make_error_code(e); }
+std::error_code code(errc e) {
+  return make_error_code(e);
+}
 }  // namespace
 
 tcp_target tcp_target::parse(std::string_view text, std::uint16_t default_port) {
@@ -100,13 +102,22 @@ tcp_line_client::tcp_line_client(asio::any_io_executor ex, hilt::clock* clk, tcp
       target_(std::move(target)),
       opts_(std::move(opts)),
       socket_(ex_),
-      deadline_(ex_) {}
+      deadline_(ex_) {
+  deadline_state_->socket = &socket_;
+}
 
-tcp_line_client::~tcp_line_client() { close(); }
+tcp_line_client::~tcp_line_client() {
+  deadline_state_->socket = nullptr;
+  close();
+}
 
-std::string tcp_line_client::describe() const { return "tcp:" + target_.str(); }
+std::string tcp_line_client::describe() const {
+  return "tcp:" + target_.str();
+}
 
-bool tcp_line_client::is_open() const noexcept { return socket_.is_open(); }
+bool tcp_line_client::is_open() const noexcept {
+  return socket_.is_open();
+}
 
 void tcp_line_client::close() noexcept {
   boost::system::error_code ignored;
@@ -185,8 +196,8 @@ task<result<T>> tcp_line_client::bounded(task<result<T>> op, duration timeout, c
   } catch (const std::exception& e) {
     co_return failure(fail(errc::io_error, fmt::format("{}: {}", what, e.what())));
   }
-  co_return failure(fail(errc::timeout, fmt::format("no {} within {}", what,
-                                                    format_duration(timeout))));
+  co_return failure(
+      fail(errc::timeout, fmt::format("no {} within {}", what, format_duration(timeout))));
 }
 
 // Socket I/O on the open connection: a deadline that cancels the socket's operations when it
@@ -198,14 +209,16 @@ task<result<T>> tcp_line_client::bounded_io(task<result<T>> op, duration timeout
                                             const char* what) {
   std::optional<clock::io_scope> scope;
   if (clock_) scope.emplace(*clock_);
-  timed_out_ = false;
-  const std::uint64_t gen = ++deadline_gen_;
+  auto st = deadline_state_;
+  st->timed_out = false;
+  const std::uint64_t gen = ++st->generation;
   deadline_.expires_after(timeout);
-  deadline_.async_wait([this, gen](const boost::system::error_code& ec) {
-    if (ec || gen != deadline_gen_) return;  // cancelled, or an older exchange's deadline
-    timed_out_ = true;
+  deadline_.async_wait([st, gen](const boost::system::error_code& ec) {
+    // Cancelled, an older exchange's deadline, or the client is gone: nothing to do.
+    if (ec || gen != st->generation || !st->socket) return;
+    st->timed_out = true;
     boost::system::error_code ignored;
-    socket_.cancel(ignored);
+    st->socket->cancel(ignored);
   });
   result<T> r = failure(make_error_code(errc::io_error));
   try {
@@ -213,11 +226,11 @@ task<result<T>> tcp_line_client::bounded_io(task<result<T>> op, duration timeout
   } catch (const boost::system::system_error& e) {
     r = failure(map_socket_error(e.code(), what));
   }
-  ++deadline_gen_;
+  ++st->generation;
   deadline_.cancel();
-  if (timed_out_) {
-    co_return failure(fail(errc::timeout, fmt::format("no {} within {}", what,
-                                                      format_duration(timeout))));
+  if (st->timed_out) {
+    co_return failure(
+        fail(errc::timeout, fmt::format("no {} within {}", what, format_duration(timeout))));
   }
   co_return r;
 }
@@ -234,10 +247,11 @@ task<result<bool>> tcp_line_client::connect_op() {
     auto [rec, results] =
         co_await resolver.async_resolve(target_.host, std::to_string(target_.port), use_tuple);
     if (rec) {
-      co_return failure(fail(errc::unreachable, fmt::format("cannot resolve '{}': {}",
-                                                            target_.host, rec.message())));
+      co_return failure(fail(errc::unreachable,
+                             fmt::format("cannot resolve '{}': {}", target_.host, rec.message())));
     }
-    for (const auto& e : results) endpoints.push_back(e.endpoint());
+    for (const auto& e : results)
+      endpoints.push_back(e.endpoint());
   }
   asio::ip::tcp::socket s(ex_);
   auto [cec, ep] = co_await asio::async_connect(s, endpoints, use_tuple);

@@ -104,15 +104,25 @@ TEST(CmisPrbs, MismatchedPatternNeverLocks) {
   emu_bench b(one_dr4);
   auto dut = b.module();
   ASSERT_FALSE(
-      b.run(dut->async_prbs_configure(side::media, 0x1, hilt::prbs_pattern::prbs31q, true, false)));
-  ASSERT_FALSE(
-      b.run(dut->async_prbs_configure(side::media, 0x1, hilt::prbs_pattern::prbs13q, false, true)));
+      b.run(dut->async_prbs_configure(side::media, 0x1, hilt::prbs_pattern::prbs31q, true, true)));
+  // The checker of lane 1 expects PRBS-13Q (13h:172 bits 3-0 = 6) while the generator sends
+  // PRBS-31Q.
+  const std::uint8_t nibble[] = {0x06};
+  ASSERT_FALSE(dut->map().write(0, 0x13, 172, nibble));
   sleep(b, 1s);
   auto r = b.run(dut->async_prbs_read(side::media)).value();
   ASSERT_EQ(r.size(), 1u);
   EXPECT_FALSE(r[0].locked);
   EXPECT_TRUE(r[0].lost_lock);
-  EXPECT_EQ(r[0].bits, 0u);
+  // Disabling the checker alone leaves the generator running.
+  ASSERT_FALSE(
+      b.run(dut->async_prbs_configure(side::media, 0x1, hilt::prbs_pattern::prbs31q, true, false)));
+  std::uint8_t en[2] = {};
+  ASSERT_FALSE(dut->map().read(0, 0x13, 152, std::span(en, 1)));
+  ASSERT_FALSE(dut->map().read(0, 0x13, 168, std::span(en + 1, 1)));
+  EXPECT_EQ(en[0], 0x01);
+  EXPECT_EQ(en[1], 0x00);
+  EXPECT_TRUE(b.run(dut->async_prbs_read(side::media)).value().empty());
 }
 
 TEST(CmisPrbs, LossOfLockIsLatchedAndMarksTheBitCount) {

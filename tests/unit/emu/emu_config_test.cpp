@@ -295,8 +295,13 @@ TEST(EmuSection, RepositoryEmulatedBench) {
   auto emu = hilt::emu::make_emulation(root["emulation"], hilt::emulation_env{nullptr, 1, path});
   const auto lines = emu->describe();
   EXPECT_FALSE(lines.empty());
-  for (const auto& l : lines)
+  int modules = 0;
+  for (const auto& l : lines) {
+    if (l.find(" state=") == std::string::npos) continue;  // supplies and chambers
+    ++modules;
     EXPECT_NE(l.find("state=ModuleReady lasers=on"), std::string::npos) << l;
+  }
+  EXPECT_EQ(modules, 8);
 }
 
 }  // namespace

@@ -29,12 +29,13 @@ TEST(Calibration, Dates) {
 
 TEST(Calibration, OverdueDevicesWarnByDefault) {
   hilt::test::tmp_dir t;
-  const auto f = load(t,
-                      "devices:\n"
-                      "  - { name: psu1, address: 'scpi-psu:tcp:10.0.0.7', calibration_due: 2026-03-14 }\n"
-                      "  - { name: psu2, address: 'scpi-psu:tcp:10.0.0.8', calibration_due: 2026-03-15 }\n"
-                      "  - { name: oven, address: 'modbus-chamber:tcp:10.0.0.9', calibration_due: 2025-03-15 }\n"
-                      "  - { name: m1, address: 'cmis:emu-i2c:cage1@0x50' }\n");
+  const auto f = load(
+      t,
+      "devices:\n"
+      "  - { name: psu1, address: 'scpi-psu:tcp:10.0.0.7', calibration_due: 2026-03-14 }\n"
+      "  - { name: psu2, address: 'scpi-psu:tcp:10.0.0.8', calibration_due: 2026-03-15 }\n"
+      "  - { name: oven, address: 'modbus-chamber:tcp:10.0.0.9', calibration_due: 2025-03-15 }\n"
+      "  - { name: m1, address: 'cmis:emu-i2c:cage1@0x50' }\n");
   const auto found = hilt::check_calibration(f, today);
   ASSERT_EQ(found.size(), 2u);
   EXPECT_EQ(found[0].device, "psu1");
@@ -47,20 +48,22 @@ TEST(Calibration, OverdueDevicesWarnByDefault) {
 
 TEST(Calibration, RefuseStopsAtTheFirstOverdueDevice) {
   hilt::test::tmp_dir t;
-  const auto f = load(t,
-                      "calibration: refuse\n"
-                      "devices:\n"
-                      "  - { name: psu1, address: 'scpi-psu:tcp:10.0.0.7', calibration_due: 2027-01-01 }\n"
-                      "  - name: oven\n"
-                      "    address: modbus-chamber:tcp:10.0.0.9\n"
-                      "    calibration_due: 2026-01-01\n");
+  const auto f =
+      load(t,
+           "calibration: refuse\n"
+           "devices:\n"
+           "  - { name: psu1, address: 'scpi-psu:tcp:10.0.0.7', calibration_due: 2027-01-01 }\n"
+           "  - name: oven\n"
+           "    address: modbus-chamber:tcp:10.0.0.9\n"
+           "    calibration_due: 2026-01-01\n");
   try {
     hilt::check_calibration(f, today);
     ADD_FAILURE() << "expected a config_error";
   } catch (const hilt::config_error& e) {
-    EXPECT_EQ(std::string(e.what()), t.dir.string() + "/f.yaml:5:5: device 'oven': calibration "
-                                                       "was due 2026-01-01, 73 days ago "
-                                                       "(calibration: refuse)");
+    EXPECT_EQ(std::string(e.what()), t.dir.string() +
+                                         "/f.yaml:5:5: device 'oven': calibration "
+                                         "was due 2026-01-01, 73 days ago "
+                                         "(calibration: refuse)");
   }
 }
 
@@ -69,8 +72,10 @@ TEST(Calibration, PerDevicePolicyOverridesTheFixture) {
   const auto f = load(t,
                       "calibration: refuse\n"
                       "devices:\n"
-                      "  - { name: psu1, address: 'scpi-psu:tcp:10.0.0.7', calibration_due: 2026-01-01, calibration: warn }\n"
-                      "  - { name: dmm, address: 'scpi-psu:tcp:10.0.0.8', calibration_due: 2026-01-01, calibration: ignore }\n");
+                      "  - { name: psu1, address: 'scpi-psu:tcp:10.0.0.7', calibration_due: "
+                      "2026-01-01, calibration: warn }\n"
+                      "  - { name: dmm, address: 'scpi-psu:tcp:10.0.0.8', calibration_due: "
+                      "2026-01-01, calibration: ignore }\n");
   const auto found = hilt::check_calibration(f, today);
   ASSERT_EQ(found.size(), 1u);
   EXPECT_EQ(found[0].device, "psu1");
@@ -82,15 +87,17 @@ TEST(Calibration, BadPolicyIsAFixtureError) {
     load(t, "calibration: maybe\ndevices: []\n");
     ADD_FAILURE();
   } catch (const hilt::config_error& e) {
-    EXPECT_EQ(std::string(e.what()), t.dir.string() + "/f.yaml:2:14: calibration must be warn, "
-                                                       "refuse or ignore, got 'maybe'");
+    EXPECT_EQ(std::string(e.what()), t.dir.string() +
+                                         "/f.yaml:2:14: calibration must be warn, "
+                                         "refuse or ignore, got 'maybe'");
   }
   try {
     load(t, "devices:\n  - { name: a, address: 'x:y:z', calibration_due: 2025-02-29 }\n");
     ADD_FAILURE();
   } catch (const hilt::config_error& e) {
-    EXPECT_EQ(std::string(e.what()), t.dir.string() + "/f.yaml:3:51: calibration_due must be a "
-                                                       "date YYYY-MM-DD, got '2025-02-29'");
+    EXPECT_EQ(std::string(e.what()), t.dir.string() +
+                                         "/f.yaml:3:51: calibration_due must be a "
+                                         "date YYYY-MM-DD, got '2025-02-29'");
   }
 }
 

@@ -81,8 +81,10 @@ TEST(ChamberMap, MistakesAreLocated) {
             "map.yaml:6:3: register 'extra' overlaps register 'setpoint'");
   EXPECT_EQ(map_error(base + "  extra: {address: 400, type: float}\n"),
             "map.yaml:6:31: 'type' expects int16, uint16, int32, uint32 or string, got 'float'");
-  EXPECT_EQ(map_error("map: m\nregisters:\n  setpoint: {address: 300, type: int16, access: read_write}\n"),
-            "map.yaml:3:3: the map needs a register 'process_value'");
+  EXPECT_EQ(
+      map_error(
+          "map: m\nregisters:\n  setpoint: {address: 300, type: int16, access: read_write}\n"),
+      "map.yaml:3:3: the map needs a register 'process_value'");
   EXPECT_EQ(map_error(base + "run_values: {stop: 1, run: 1}\n"),
             "map.yaml:6:13: 'run' and 'stop' must differ");
   EXPECT_EQ(map_error(base + "  extra: {address: 400, type: int16, count: 2}\n"),
@@ -161,9 +163,11 @@ TEST(ModbusChamber, WaitSettledUsesTheDeadband) {
 }
 
 TEST(ModbusChamber, ModulesInsideSeeTheChamberAirAndHeatIt) {
+  // A small chamber: it can take 5 W out of the load, the DUT dissipates 9.2 W (ModuleReady).
   chamber_fixture f(
       "chambers:\n"
-      "  - { name: chamber1, setpoint: 25 C, load_coupling: 0.5, time_constant: 60 s }\n"
+      "  - { name: chamber1, setpoint: 25 C, load_coupling: 0.5, capacity: 5 W,\n"
+      "      time_constant: 60 s, off_time_constant: 600 s }\n"
       "modules:\n"
       "  - { bus: cage1, profile: profiles/qsfpdd-400g-dr4.yaml, chamber: chamber1 }\n"
       "  - { bus: cage2, profile: profiles/qsfpdd-400g-dr4.yaml }\n");
@@ -171,17 +175,34 @@ TEST(ModbusChamber, ModulesInsideSeeTheChamberAirAndHeatIt) {
   auto& outside = *f.b.emu->modules().at(1);
   ASSERT_TRUE(f.b.run(f.ch->async_set_setpoint(85)));
   f.b.sleep(2h);
-  // The Modbus read refreshed the load: 9.2 W x 0.5 C/W on top of the set point.
+  // The Modbus read refreshed the load: the 4.2 W the controller cannot take out, x 0.5 C/W.
   auto pv = f.b.run(f.ch->async_read_temperature());
   ASSERT_TRUE(pv);
   EXPECT_NEAR(f.emulated().load_w(), 9.2, 1e-9);
   f.b.sleep(2h);
   pv = f.b.run(f.ch->async_read_temperature());
-  EXPECT_NEAR(pv.value(), 85.0 + 4.6, 0.06);
+  EXPECT_NEAR(pv.value(), 85.0 + 2.1, 0.06);
   // Case temperature = ambient + 9.2 W x 2.5 C/W, settled: the ambient of the module inside is the
   // chamber air; the other one sits in the room.
-  EXPECT_NEAR(inside.case_temperature_c(), 85.0 + 4.6 + 23.0, 0.1);
+  EXPECT_NEAR(inside.case_temperature_c(), 85.0 + 2.1 + 23.0, 0.1);
   EXPECT_NEAR(outside.case_temperature_c(), 25.0 + 23.0, 0.1);
+  // Stopped, nothing takes the heat out: room + 9.2 W x 0.5 C/W.
+  ASSERT_FALSE(f.b.run(f.ch->async_set_running(false)));
+  f.b.sleep(24h);
+  EXPECT_NEAR(f.b.run(f.ch->async_read_temperature()).value(), 25.0 + 4.6, 0.06);
+}
+
+TEST(ModbusChamber, ARunningChamberHoldsItsSetPointUnderANormalLoad) {
+  chamber_fixture f(
+      "chambers:\n"
+      "  - { name: chamber1, setpoint: 25 C }\n"
+      "modules:\n"
+      "  - { bus: cage1, profile: profiles/qsfpdd-400g-dr4.yaml, chamber: chamber1 }\n");
+  ASSERT_TRUE(f.b.run(f.ch->async_set_setpoint(85)));
+  f.b.sleep(4h);
+  ASSERT_TRUE(f.b.run(f.ch->async_read_temperature()));
+  f.b.sleep(1h);
+  EXPECT_NEAR(f.b.run(f.ch->async_read_temperature()).value(), 85.0, 0.05);
 }
 
 TEST(ModbusChamber, StopGoesToTheSafeSetPointFirst) {
@@ -204,9 +225,10 @@ TEST(ModbusChamber, FixtureLimitsAreRefusedBeforeAnythingIsSent) {
   EXPECT_EQ(f.b.run(f.ch->async_set_setpoint(-41)).error(), errc::limit_refused);
   EXPECT_EQ(f.b.run(f.ch->async_set_setpoint(std::nan(""))).error(), errc::invalid_argument);
   EXPECT_EQ(f.server().requests(), 0u);
-  EXPECT_TRUE(has_text(f.b.log(), "chamber1 (modbus-chamber:emu-tcp:chamber1): set_setpoint: "
-                                  "150 C refused: above the fixture limit max_setpoint = 125 C "
-                                  "(nothing was sent)"))
+  EXPECT_TRUE(has_text(f.b.log(),
+                       "chamber1 (modbus-chamber:emu-tcp:chamber1): set_setpoint: "
+                       "150 C refused: above the fixture limit max_setpoint = 125 C "
+                       "(nothing was sent)"))
       << f.b.log();
 }
 
@@ -214,8 +236,9 @@ TEST(ModbusChamber, ControllerRefusalIsAModbusException) {
   chamber_fixture f(one_chamber);
   auto r = f.b.run(f.ch->async_set_setpoint(250));  // the emulated chamber goes to 180 C
   EXPECT_EQ(r.error(), errc::instrument_error);
-  EXPECT_TRUE(has_text(f.b.log(), "set_setpoint: register setpoint (300) on "
-                                  "modbus-tcp:127.0.0.1:"))
+  EXPECT_TRUE(has_text(f.b.log(),
+                       "set_setpoint: register setpoint (300) on "
+                       "modbus-tcp:127.0.0.1:"))
       << f.b.log();
   EXPECT_TRUE(has_text(f.b.log(), "exception 03 (illegal data value)")) << f.b.log();
   EXPECT_DOUBLE_EQ(f.emulated().setpoint_c(), 25.0);
@@ -223,8 +246,8 @@ TEST(ModbusChamber, ControllerRefusalIsAModbusException) {
 
 TEST(ModbusChamber, AMapTheControllerDoesNotServeIsIllegalDataAddress) {
   hilt::test::tmp_dir t;
-  std::string map = hilt::read_text_file(hilt::test::repo_path(
-      "drivers/modbus_chamber/maps/watlow-f4t.yaml"));
+  std::string map =
+      hilt::read_text_file(hilt::test::repo_path("drivers/modbus_chamber/maps/watlow-f4t.yaml"));
   map.replace(map.find("{ address: 100,"), 15, "{ address: 150,");
   t.write("lab/other.yaml", map);
   inst_bench b(one_chamber, hilt::clock_mode::virtual_time, t.dir.string());
@@ -265,7 +288,8 @@ TEST(ModbusChamber, SensorFaultAlarmIsADeviceFault) {
   chamber_fixture f(one_chamber);
   f.emulated().set_sensor_fault(true);
   EXPECT_EQ(f.b.run(f.ch->async_read_temperature()).error(), errc::device_fault);
-  EXPECT_TRUE(has_text(f.b.log(), "register alarms (102) = 0x0008: alarm sensor_fault")) << f.b.log();
+  EXPECT_TRUE(has_text(f.b.log(), "register alarms (102) = 0x0008: alarm sensor_fault"))
+      << f.b.log();
 }
 
 TEST(ModbusChamber, UnreachableController) {
@@ -275,14 +299,14 @@ TEST(ModbusChamber, UnreachableController) {
   auto ch = b.make_as<chamber>(*drv, "chamber9",
                                fmt::format("modbus-chamber:tcp:127.0.0.1:{}?unit=3", port));
   EXPECT_EQ(b.run(ch->async_read_temperature()).error(), errc::unreachable);
-  EXPECT_TRUE(has_text(b.log(), fmt::format("cannot connect to 127.0.0.1:{}: Connection refused",
-                                            port)))
+  EXPECT_TRUE(
+      has_text(b.log(), fmt::format("cannot connect to 127.0.0.1:{}: Connection refused", port)))
       << b.log();
   EXPECT_EQ(ch->transport().describe(), fmt::format("modbus-tcp:127.0.0.1:{}/3", port));
 }
 
-std::string make_error(const std::string& options, const std::string& address =
-                                                        "modbus-chamber:emu-tcp:chamber1") {
+std::string make_error(const std::string& options,
+                       const std::string& address = "modbus-chamber:emu-tcp:chamber1") {
   inst_bench b(one_chamber);
   auto drv = mc::make_driver();
   try {
@@ -298,19 +322,22 @@ TEST(ModbusChamberConfig, MistakesAreLocated) {
   EXPECT_EQ(make_error("{map: vötsch}"),
             src + ":1:7: device 'chamber1': unknown register map 'vötsch'; known: watlow-f4t");
   EXPECT_EQ(make_error("{safe_setpoint: 25}"),
-            src + ":1:17: device 'chamber1': option 'safe_setpoint' expects a temperature within "
-                  "-100..300 C, e.g. '25 C'");
+            src +
+                ":1:17: device 'chamber1': option 'safe_setpoint' expects a temperature within "
+                "-100..300 C, e.g. '25 C'");
   EXPECT_EQ(make_error("{min_setpoint: 50 C, max_setpoint: 40 C}"),
             src + ": device 'chamber1': min_setpoint 50 C is not below max_setpoint 40 C");
   EXPECT_EQ(make_error("{min_setpoint: 30 C}"),
             src + ": device 'chamber1': safe_setpoint 25 C is outside min_setpoint..max_setpoint");
   EXPECT_EQ(make_error("{colour: red}"),
-            src + ":1:2: device 'chamber1': unknown option 'colour' for driver modbus-chamber; "
-                  "expected one of: map, map_file, unit, timeout, safe_setpoint, deadband, "
-                  "min_setpoint, max_setpoint, ramp_rate, identity");
+            src +
+                ":1:2: device 'chamber1': unknown option 'colour' for driver modbus-chamber; "
+                "expected one of: map, map_file, unit, timeout, safe_setpoint, deadband, "
+                "min_setpoint, max_setpoint, ramp_rate, identity");
   EXPECT_EQ(make_error("", "modbus-chamber:tcp:10.0.0.1?unit=300"),
-            src + ": device 'chamber1': address 'modbus-chamber:tcp:10.0.0.1?unit=300': unit '300' "
-                  "is not within 0..255");
+            src +
+                ": device 'chamber1': address 'modbus-chamber:tcp:10.0.0.1?unit=300': unit '300' "
+                "is not within 0..255");
 }
 
 // Interop: a real third-party Modbus client reads and writes the emulated chamber.
@@ -321,7 +348,8 @@ TEST(ModbusChamberInterop, MbpollReadsAndWrites) {
   inst_bench b(one_chamber);
   auto ep = b.emulation->tcp("chamber1");
   ASSERT_TRUE(ep);
-  const std::string base = fmt::format("mbpoll -m tcp -a 1 -t 4 -1 -0 -p {} 127.0.0.1", ep.value().port);
+  const std::string base =
+      fmt::format("mbpoll -m tcp -a 1 -t 4 -1 -0 -p {} 127.0.0.1", ep.value().port);
   // -0: PDU addresses (0-based), as in the map. The process value, tenths of a degree.
   auto [rc, out] = hilt::test::run_command(base + " -r 100");
   ASSERT_EQ(rc, 0) << out;

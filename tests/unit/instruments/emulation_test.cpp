@@ -24,8 +24,7 @@ std::string emu_error(const std::string& yaml) {
     asio::io_context io;
     hilt::clock clk(io, hilt::clock_mode::virtual_time);
     hilt::emu::make_emulation(
-        YAML::Load(yaml),
-        hilt::emulation_env{&clk, 1, hilt::test::repo_path("fixtures/x.yaml")});
+        YAML::Load(yaml), hilt::emulation_env{&clk, 1, hilt::test::repo_path("fixtures/x.yaml")});
   } catch (const hilt::config_error& e) {
     const std::string w = e.what();
     const auto at = w.find("x.yaml:");
@@ -42,21 +41,28 @@ TEST(InstrumentEmulation, MistakesAreLocated) {
             "x.yaml:2:5: an emulated supply needs 'model' or 'model_file' (one of them)");
   EXPECT_EQ(emu_error("supplies:\n  - { name: psu1, model: e3631 }\n"),
             "x.yaml:2:26: unknown supply model 'e3631'; known: keysight-e36xx, rs-ngp");
-  EXPECT_EQ(emu_error("supplies:\n  - { name: psu1, model: keysight-e36xx, outputs: { 1: { voltage: 7 V } } }\n"),
+  EXPECT_EQ(emu_error("supplies:\n  - { name: psu1, model: keysight-e36xx, outputs: { 1: { "
+                      "voltage: 7 V } } }\n"),
             "x.yaml:2:67: 'voltage' must be within 0 V .. 6.18 V, got '7 V'");
-  EXPECT_EQ(emu_error("supplies:\n  - { name: psu1, model: keysight-e36xx, outputs: { 4: { on: true } } }\n"),
-            "x.yaml:2:53: 'output' must be within 1..3, got 4");
-  EXPECT_EQ(emu_error("supplies:\n  - { name: psu1, model: rs-ngp }\nchambers:\n  - { name: psu1 }\n"),
-            "x.yaml:2:13: instrument name 'psu1' is already used at " +
-                hilt::test::repo_path("fixtures/x.yaml") + ":4:13");
-  EXPECT_EQ(emu_error("chambers:\n  - { name: 'a/b' }\n"),
-            "x.yaml:2:13: chamber name 'a/b' must be non-empty without '/', ':', '?', '&' or blanks");
+  EXPECT_EQ(
+      emu_error(
+          "supplies:\n  - { name: psu1, model: keysight-e36xx, outputs: { 4: { on: true } } }\n"),
+      "x.yaml:2:53: 'output' must be within 1..3, got 4");
+  EXPECT_EQ(
+      emu_error("supplies:\n  - { name: psu1, model: rs-ngp }\nchambers:\n  - { name: psu1 }\n"),
+      "x.yaml:2:13: instrument name 'psu1' is already used at " +
+          hilt::test::repo_path("fixtures/x.yaml") + ":4:13");
+  EXPECT_EQ(
+      emu_error("chambers:\n  - { name: 'a/b' }\n"),
+      "x.yaml:2:13: chamber name 'a/b' must be non-empty without '/', ':', '?', '&' or blanks");
   EXPECT_EQ(emu_error("chambers:\n  - { name: c1, setpoint: 300 C }\n"),
             "x.yaml:2:27: 'setpoint' must be within -70 C .. 180 C, got '300 C'");
   EXPECT_EQ(emu_error("chambers:\n  - { name: c1, limits: { min: 50 C, max: 40 C } }\n"),
             "x.yaml:2:25: 'min' must be below 'max'");
-  EXPECT_EQ(emu_error("modules:\n  - { bus: c1, profile: profiles/qsfpdd-400g-dr4.yaml, chamber: oven }\n"),
-            "x.yaml:2:65: no emulated chamber named 'oven' (declare it under 'chambers:')");
+  EXPECT_EQ(
+      emu_error(
+          "modules:\n  - { bus: c1, profile: profiles/qsfpdd-400g-dr4.yaml, chamber: oven }\n"),
+      "x.yaml:2:65: no emulated chamber named 'oven' (declare it under 'chambers:')");
   EXPECT_EQ(emu_error("supplies:\n  - { name: psu1, model: keysight-e36xx }\nmodules:\n"
                       "  - { bus: c1, profile: profiles/qsfpdd-400g-dr4.yaml, rail: psu1/4 }\n"),
             "x.yaml:4:62: no power rail 'psu1/4': expected SUPPLY/OUTPUT (e.g. psu1/1), SUPPLY "
@@ -64,20 +70,24 @@ TEST(InstrumentEmulation, MistakesAreLocated) {
   EXPECT_EQ(emu_error("regulators:\n  - { name: vr0, bus: b0, address: 0x50 }\nmodules:\n"
                       "  - { bus: b0, profile: profiles/qsfpdd-400g-dr4.yaml }\n"),
             "x.yaml:4:5: bus 'b0' already has a module at 0x50");
-  EXPECT_EQ(emu_error("supplies:\n  - { name: vr0, model: rs-ngp }\nregulators:\n  - { name: vr0, bus: b0 }\n"),
-            "x.yaml:4:13: rail name 'vr0' is already used at " +
-                hilt::test::repo_path("fixtures/x.yaml") + ":2:13");
+  EXPECT_EQ(
+      emu_error(
+          "supplies:\n  - { name: vr0, model: rs-ngp }\nregulators:\n  - { name: vr0, bus: b0 }\n"),
+      "x.yaml:4:13: rail name 'vr0' is already used at " +
+          hilt::test::repo_path("fixtures/x.yaml") + ":2:13");
   EXPECT_EQ(emu_error("regulators:\n  - { name: vr0, bus: b0, efficiency: 1.5 }\n"),
             "x.yaml:2:39: 'efficiency' must be within 0.3..1, got 1.5");
-  EXPECT_EQ(emu_error("regulators:\n  - { name: vr0, bus: b0, mfr: { vendor: x } }\n"),
-            "x.yaml:2:34: unknown key 'vendor' in mfr; expected one of: id, model, revision, serial");
+  EXPECT_EQ(
+      emu_error("regulators:\n  - { name: vr0, bus: b0, mfr: { vendor: x } }\n"),
+      "x.yaml:2:34: unknown key 'vendor' in mfr; expected one of: id, model, revision, serial");
   EXPECT_EQ(emu_error("chambers: {}\n"), "x.yaml:1:11: 'chambers' expects a list");
 }
 
 TEST(InstrumentEmulation, DescribeListsEveryInstrument) {
   inst_bench b(
       "supplies:\n"
-      "  - { name: psu1, model: keysight-e36xx, outputs: { 1: { voltage: 3.3 V, current: 5 A, on: true } } }\n"
+      "  - { name: psu1, model: keysight-e36xx, outputs: { 1: { voltage: 3.3 V, current: 5 A, on: "
+      "true } } }\n"
       "chambers:\n"
       "  - { name: chamber1, setpoint: 40 C, running: false }\n"
       "regulators:\n"
@@ -98,34 +108,37 @@ TEST(InstrumentEmulation, DescribeListsEveryInstrument) {
 // safe set point.
 TEST(InstrumentBench, EveryInstrumentIdentifiesAndGoesSafe) {
   hilt::test::tmp_dir t;
-  const std::string fixture = t.write("bench.yaml",
-      "fixture: instrument-bench\n"
-      "clock: virtual\n"
-      "calibration: warn\n"
-      "emulation:\n"
-      "  ambient: 23 C\n"
-      "  supplies:\n"
-      "    - { name: psu1, model: keysight-e36xx, outputs: { 1: { voltage: 3.3 V, current: 5 A, on: true } } }\n"
-      "  chambers:\n"
-      "    - { name: chamber1, setpoint: 70 C }\n"
-      "  regulators:\n"
-      "    - { name: vr0, bus: pmbus0, address: 0x40 }\n"
-      "  modules:\n"
-      "    - { bus: cage1, profile: " + hilt::test::repo_path("fixtures/profiles/qsfpdd-400g-dr4.yaml") +
-      ", rail: psu1/1, chamber: chamber1 }\n"
-      "devices:\n"
-      "  - { name: m1, address: 'cmis:emu-i2c:cage1@0x50' }\n"
-      "  - name: psu1\n"
-      "    address: scpi-psu:emu-tcp:psu1?model=keysight-e36xx\n"
-      "    calibration_due: 2030-01-31\n"
-      "  - name: chamber1\n"
-      "    address: modbus-chamber:emu-tcp:chamber1\n"
-      "    options: { safe_setpoint: 23 C }\n"
-      "    calibration_due: 2030-01-31\n"
-      "  - { name: vr0, address: 'pmbus:emu-i2c:pmbus0@0x40' }\n"
-      "  - { name: psu2, address: 'scpi-psu:emu-tcp:psu2?model=rs-ngp' }\n"
-      "duts:\n"
-      "  - { slot: 1, module: m1 }\n");
+  const std::string fixture =
+      t.write("bench.yaml",
+              "fixture: instrument-bench\n"
+              "clock: virtual\n"
+              "calibration: warn\n"
+              "emulation:\n"
+              "  ambient: 23 C\n"
+              "  supplies:\n"
+              "    - { name: psu1, model: keysight-e36xx, outputs: { 1: { voltage: 3.3 V, current: "
+              "5 A, on: true } } }\n"
+              "  chambers:\n"
+              "    - { name: chamber1, setpoint: 70 C }\n"
+              "  regulators:\n"
+              "    - { name: vr0, bus: pmbus0, address: 0x40 }\n"
+              "  modules:\n"
+              "    - { bus: cage1, profile: " +
+                  hilt::test::repo_path("fixtures/profiles/qsfpdd-400g-dr4.yaml") +
+                  ", rail: psu1/1, chamber: chamber1 }\n"
+                  "devices:\n"
+                  "  - { name: m1, address: 'cmis:emu-i2c:cage1@0x50' }\n"
+                  "  - name: psu1\n"
+                  "    address: scpi-psu:emu-tcp:psu1?model=keysight-e36xx\n"
+                  "    calibration_due: 2030-01-31\n"
+                  "  - name: chamber1\n"
+                  "    address: modbus-chamber:emu-tcp:chamber1\n"
+                  "    options: { safe_setpoint: 23 C }\n"
+                  "    calibration_due: 2030-01-31\n"
+                  "  - { name: vr0, address: 'pmbus:emu-i2c:pmbus0@0x40' }\n"
+                  "  - { name: psu2, address: 'scpi-psu:emu-tcp:psu2?model=rs-ngp' }\n"
+                  "duts:\n"
+                  "  - { slot: 1, module: m1 }\n");
   hilt::driver_registry reg;
   hilt::register_builtin_drivers(reg);
   const auto f = hilt::load_fixture(fixture, &reg);
@@ -143,8 +156,10 @@ TEST(InstrumentBench, EveryInstrumentIdentifiesAndGoesSafe) {
         for (auto& s : b.devices()) {
           if (!s.device) continue;
           auto id = co_await s.device->async_identify();
-          if (id) ids[s.name] = id.value();
-          else errors[s.name] = id.error();
+          if (id)
+            ids[s.name] = id.value();
+          else
+            errors[s.name] = id.error();
         }
         unsafe = co_await b.async_safe_state();
       },

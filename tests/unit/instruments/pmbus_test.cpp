@@ -35,8 +35,8 @@ TEST(PmbusLinear, Linear11PublishedExamples) {
 
 TEST(PmbusLinear, Linear11SignsAndLimits) {
   EXPECT_DOUBLE_EQ(pm::linear11_decode(0x0000), 0.0);
-  EXPECT_DOUBLE_EQ(pm::linear11_decode(0x07FF), -1.0);          // N = 0, Y = -1
-  EXPECT_DOUBLE_EQ(pm::linear11_decode(0x0400), -1024.0);       // the most negative mantissa
+  EXPECT_DOUBLE_EQ(pm::linear11_decode(0x07FF), -1.0);              // N = 0, Y = -1
+  EXPECT_DOUBLE_EQ(pm::linear11_decode(0x0400), -1024.0);           // the most negative mantissa
   EXPECT_DOUBLE_EQ(pm::linear11_decode(0x7BFF), 1023.0 * 32768.0);  // N = 15, Y = 1023
   EXPECT_DOUBLE_EQ(pm::linear11_decode(0x8001), std::ldexp(1.0, -16));  // N = -16, Y = 1
   EXPECT_DOUBLE_EQ(pm::linear11_decode(0xF7FF), -std::ldexp(1.0, -2));  // N = -2, Y = -1
@@ -145,8 +145,9 @@ TEST(PmbusRail, NothingAtTheAddressIsANack) {
   rail_fixture f(cpo_rail, "pmbus:emu-i2c:pmbus0@0x41");
   auto r = f.b.run(f.rail->async_read_rail());
   EXPECT_EQ(r.error(), errc::nack);
-  EXPECT_TRUE(has_text(f.b.log(), "vr0 (pmbus:emu-i2c:pmbus0@0x41): read_rail: READ_VIN (0x88) at "
-                                  "0x41 on emu-i2c:pmbus0: "))
+  EXPECT_TRUE(has_text(f.b.log(),
+                       "vr0 (pmbus:emu-i2c:pmbus0@0x41): read_rail: READ_VIN (0x88) at "
+                       "0x41 on emu-i2c:pmbus0: "))
       << f.b.log();
 }
 
@@ -200,7 +201,8 @@ TEST(PmbusRail, VoutModeOtherThanLinearIsNotSupported) {
       return {};
     }
     std::error_code on_read(std::span<std::uint8_t> out) override {
-      for (auto& x : out) x = cmd == pm::cmd::vout_mode ? 0x22 : 0x00;
+      for (auto& x : out)
+        x = cmd == pm::cmd::vout_mode ? 0x22 : 0x00;
       return {};
     }
   };
@@ -226,16 +228,19 @@ TEST(PmbusConfig, MistakesAreLocated) {
     return "no error";
   };
   EXPECT_EQ(err("pmbus:emu-i2c:pmbus0@0x40", "{commands: [vin, watts]}"),
-            src + ":1:18: device 'vr0': unknown PMBus reading 'watts'; expected one of: vin, "
-                  "vout, iout, pout, temperature, status");
+            src +
+                ":1:18: device 'vr0': unknown PMBus reading 'watts'; expected one of: vin, "
+                "vout, iout, pout, temperature, status");
   EXPECT_EQ(err("pmbus:emu-i2c:pmbus0@0x40", "{page: 300}"),
             src + ":1:8: device 'vr0': option 'page' expects an integer within 0..255");
   EXPECT_EQ(err("pmbus:emu-i2c:pmbus0", ""),
-            src + ": device 'vr0': bad I2C target 'pmbus0': expected BUS@ADDRESS, e.g. "
-                  "port1@0x50");
+            src +
+                ": device 'vr0': bad I2C target 'pmbus0': expected BUS@ADDRESS, e.g. "
+                "port1@0x50");
   EXPECT_EQ(err("pmbus:tcp:pmbus0@0x40", ""),
-            src + ": device 'vr0': address 'pmbus:tcp:pmbus0@0x40': driver pmbus speaks "
-                  "transports emu-i2c and i2c-dev, not 'tcp'");
+            src +
+                ": device 'vr0': address 'pmbus:tcp:pmbus0@0x40': driver pmbus speaks "
+                "transports emu-i2c and i2c-dev, not 'tcp'");
 }
 
 }  // namespace

@@ -32,7 +32,8 @@ const char* const powered_module =
     "    model: keysight-e36xx\n"
     "    outputs: { 1: { voltage: 3.3 V, current: 5 A, on: true } }\n"
     "modules:\n"
-    "  - { bus: cage1, profile: profiles/qsfpdd-400g-dr4.yaml, serial: EMU4D0000001, rail: psu1/1 }\n";
+    "  - { bus: cage1, profile: profiles/qsfpdd-400g-dr4.yaml, serial: EMU4D0000001, rail: psu1/1 "
+    "}\n";
 
 struct psu_fixture {
   explicit psu_fixture(const char* yaml, const std::string& address = "scpi-psu:emu-tcp:psu1",
@@ -69,7 +70,8 @@ TEST(ScpiPsu, SettersReturnWhatTheInstrumentReports) {
   auto i = f.b.run(f.psu->async_set_current_limit(1, 1.2344));
   ASSERT_TRUE(i) << f.b.log();
   EXPECT_NEAR(i.value(), 1.234, 1e-9);  // rounded to 1 mA
-  EXPECT_TRUE(has_text(f.b.log(), "set_voltage channel 1: requested 3.3004 V, instrument reports 3.3 V"))
+  EXPECT_TRUE(
+      has_text(f.b.log(), "set_voltage channel 1: requested 3.3004 V, instrument reports 3.3 V"))
       << f.b.log();
   EXPECT_NEAR(f.emulated().channel(1).voltage, 3.3, 1e-9);
   EXPECT_NEAR(f.emulated().channel(1).current_limit, 1.234, 1e-9);
@@ -113,8 +115,8 @@ TEST(ScpiPsu, PowerDrawOfAModuleMatchesItsDissipation) {
   f.b.sleep(1s);  // past ModulePwrDn
   auto i_low = f.b.run(f.psu->async_measure_current(1));
   ASSERT_TRUE(i_low);
-  EXPECT_NEAR(v.value() * i_low.value(), 1.3, v.value() * model.current_resolution +
-                                                  i_low.value() * model.voltage_resolution);
+  EXPECT_NEAR(v.value() * i_low.value(), 1.3,
+              v.value() * model.current_resolution + i_low.value() * model.voltage_resolution);
 }
 
 TEST(ScpiPsu, SafetyLimitIsRefusedBeforeAnythingIsSent) {
@@ -126,12 +128,14 @@ TEST(ScpiPsu, SafetyLimitIsRefusedBeforeAnythingIsSent) {
   EXPECT_EQ(c.error(), errc::limit_refused);
   EXPECT_EQ(f.emulated().messages(), 0u);
   EXPECT_TRUE(f.server() == nullptr || f.server()->lines() == 0u);
-  EXPECT_TRUE(has_text(f.b.log(), "psu1 (scpi-psu:emu-tcp:psu1): set_voltage channel 1: 5 V "
-                                  "refused: above the fixture limit max_voltage = 3.6 V "
-                                  "(nothing was sent)"))
+  EXPECT_TRUE(has_text(f.b.log(),
+                       "psu1 (scpi-psu:emu-tcp:psu1): set_voltage channel 1: 5 V "
+                       "refused: above the fixture limit max_voltage = 3.6 V "
+                       "(nothing was sent)"))
       << f.b.log();
-  EXPECT_TRUE(has_text(f.b.log(), "set_current_limit channel 1: 6 A refused: above the fixture "
-                                  "limit max_current = 5 A"));
+  EXPECT_TRUE(has_text(f.b.log(),
+                       "set_current_limit channel 1: 6 A refused: above the fixture "
+                       "limit max_current = 5 A"));
   // Within the limit it goes through; a channel without limits is limited by the instrument only.
   EXPECT_TRUE(f.b.run(f.psu->async_set_voltage(1, 3.6)));
   EXPECT_TRUE(f.b.run(f.psu->async_set_voltage(2, 20.0)));
@@ -140,8 +144,9 @@ TEST(ScpiPsu, SafetyLimitIsRefusedBeforeAnythingIsSent) {
 TEST(ScpiPsu, BadRequestsAreRefusedWithTheirReason) {
   psu_fixture f(keysight_bench);
   EXPECT_EQ(f.b.run(f.psu->async_set_voltage(4, 1.0)).error(), errc::invalid_argument);
-  EXPECT_TRUE(has_text(f.b.log(), "set_voltage: channel 4 does not exist (this keysight-e36xx "
-                                  "has channels 1..3)"))
+  EXPECT_TRUE(has_text(f.b.log(),
+                       "set_voltage: channel 4 does not exist (this keysight-e36xx "
+                       "has channels 1..3)"))
       << f.b.log();
   EXPECT_EQ(f.b.run(f.psu->async_set_voltage(1, -1.0)).error(), errc::invalid_argument);
   EXPECT_EQ(f.b.run(f.psu->async_set_voltage(1, std::nan(""))).error(), errc::invalid_argument);
@@ -154,8 +159,9 @@ TEST(ScpiPsu, InstrumentErrorQueueIsCheckedAfterSettings) {
   // 30 V on the 25 V output: the instrument refuses it with -222.
   auto r = f.b.run(f.psu->async_set_voltage(2, 30.0));
   EXPECT_EQ(r.error(), errc::instrument_error);
-  EXPECT_TRUE(has_text(f.b.log(), "set_voltage: INST:NSEL 2; VOLT 30: instrument error "
-                                  "-222,\"Data out of range;voltage 30 outside 0..25.75 on output 2\""))
+  EXPECT_TRUE(has_text(f.b.log(),
+                       "set_voltage: INST:NSEL 2; VOLT 30: instrument error "
+                       "-222,\"Data out of range;voltage 30 outside 0..25.75 on output 2\""))
       << f.b.log();
   EXPECT_TRUE(f.emulated().errors().empty()) << "the driver drained the queue";
   // The next setting is not blamed for the old error.
@@ -167,8 +173,9 @@ TEST(ScpiPsu, StaleErrorsAtConnectAreLoggedNotBlamed) {
   f.emulated().handle("FOO:BAR");  // someone else's mistake before we connect: -113
   ASSERT_EQ(f.emulated().errors().size(), 1u);
   EXPECT_TRUE(f.b.run(f.psu->async_set_voltage(1, 1.0)));
-  EXPECT_TRUE(has_text(f.b.log(), "the error queue held entries from before this connection: "
-                                  "-113,\"Undefined header\""))
+  EXPECT_TRUE(has_text(f.b.log(),
+                       "the error queue held entries from before this connection: "
+                       "-113,\"Undefined header\""))
       << f.b.log();
 }
 
@@ -223,9 +230,11 @@ TEST(ScpiPsu, ModelIsDetectedFromIdn) {
 
 TEST(ScpiPsu, SafeStateTurnsEveryOutputOff) {
   psu_fixture f(keysight_bench);
-  for (int ch = 1; ch <= 3; ++ch) f.emulated().set_output(ch, 1.0, 1.0, true);
+  for (int ch = 1; ch <= 3; ++ch)
+    f.emulated().set_output(ch, 1.0, 1.0, true);
   EXPECT_FALSE(f.b.run(f.psu->async_safe_state()));
-  for (int ch = 1; ch <= 3; ++ch) EXPECT_FALSE(f.emulated().channel(ch).output) << ch;
+  for (int ch = 1; ch <= 3; ++ch)
+    EXPECT_FALSE(f.emulated().channel(ch).output) << ch;
 }
 
 TEST(ScpiPsu, ReconnectsAfterADroppedConnection) {
@@ -236,11 +245,13 @@ TEST(ScpiPsu, ReconnectsAfterADroppedConnection) {
   auto v = f.b.run(f.psu->async_measure_voltage(1));
   ASSERT_TRUE(v) << f.b.log();
   EXPECT_EQ(f.psu->transport().connects(), 2u);
-  EXPECT_TRUE(has_text(f.b.log(), "connection lost; reconnecting and trying once more")) << f.b.log();
+  EXPECT_TRUE(has_text(f.b.log(), "connection lost; reconnecting and trying once more"))
+      << f.b.log();
 }
 
 TEST(ScpiPsu, AnInstrumentThatStopsAnsweringTimesOut) {
-  psu_fixture f(keysight_bench, "scpi-psu:emu-tcp:psu1", "{model: keysight-e36xx, timeout: 200 ms}");
+  psu_fixture f(keysight_bench, "scpi-psu:emu-tcp:psu1",
+                "{model: keysight-e36xx, timeout: 200 ms}");
   ASSERT_TRUE(f.b.run(f.psu->async_set_voltage(1, 1.0)));
   f.server()->inject(hilt::emu::line_fault::stall, -1);
   auto v = f.b.run(f.psu->async_measure_voltage(1));
@@ -257,8 +268,9 @@ TEST(ScpiPsu, GarbageRepliesAreBadReplies) {
   f.server()->inject(hilt::emu::line_fault::garbage);
   auto v = f.b.run(f.psu->async_measure_voltage(1));
   EXPECT_EQ(v.error(), errc::bad_reply);
-  EXPECT_TRUE(has_text(f.b.log(), "reply '\\x01\\xfe#9garbage\\x7f\\xff' to 'MEAS:VOLT?' is not a "
-                                  "number"))
+  EXPECT_TRUE(has_text(f.b.log(),
+                       "reply '\\x01\\xfe#9garbage\\x7f\\xff' to 'MEAS:VOLT?' is not a "
+                       "number"))
       << f.b.log();
   EXPECT_TRUE(f.b.run(f.psu->async_measure_voltage(1)));
 }
@@ -300,45 +312,57 @@ std::string make_error(const std::string& address, const std::string& options) {
 TEST(ScpiPsuConfig, MistakesAreLocated) {
   const std::string src = hilt::test::repo_path("fixtures/test-fixture.yaml");
   EXPECT_EQ(make_error("scpi-psu:emu-tcp:psu1", "{model: keysight-e99}"),
-            src + ":1:9: device 'psu1': unknown supply model 'keysight-e99'; known: "
-                  "keysight-e36xx, rs-ngp");
+            src +
+                ":1:9: device 'psu1': unknown supply model 'keysight-e99'; known: "
+                "keysight-e36xx, rs-ngp");
   EXPECT_EQ(make_error("scpi-psu:emu-tcp:psu1?model=rs-ngp", "{model: keysight-e36xx}"),
-            src + ":1:9: device 'psu1': option 'model' says 'keysight-e36xx' but the address "
-                  "says 'rs-ngp'");
+            src +
+                ":1:9: device 'psu1': option 'model' says 'keysight-e36xx' but the address "
+                "says 'rs-ngp'");
   EXPECT_EQ(make_error("scpi-psu:emu-tcp:psu1", "{model: keysight-e36xx, volts: 3}"),
-            src + ":1:25: device 'psu1': unknown option 'volts' for driver scpi-psu; expected one "
-                  "of: model, model_file, timeout, channels");
-  EXPECT_EQ(make_error("scpi-psu:emu-tcp:psu1", "{model: keysight-e36xx, channels: {4: {max_voltage: 1 V}}}"),
-            src + ":1:36: device 'psu1': channel '4' is not a channel number within 1..3 (model "
-                  "keysight-e36xx)");
+            src +
+                ":1:25: device 'psu1': unknown option 'volts' for driver scpi-psu; expected one "
+                "of: model, model_file, timeout, channels");
+  EXPECT_EQ(make_error("scpi-psu:emu-tcp:psu1",
+                       "{model: keysight-e36xx, channels: {4: {max_voltage: 1 V}}}"),
+            src +
+                ":1:36: device 'psu1': channel '4' is not a channel number within 1..3 (model "
+                "keysight-e36xx)");
   EXPECT_EQ(make_error("scpi-psu:emu-tcp:psu1",
                        "{model: keysight-e36xx, channels: {1: {max_voltage: 3 A}}}"),
-            src + ":1:53: device 'psu1': option 'max_voltage' expects a voltage above 0 and at "
-                  "most 10000 V, e.g. '3.6 V'");
-  EXPECT_EQ(make_error("scpi-psu:emu-tcp:psu1", "{model: keysight-e36xx, channels: {1: {max_volt: 3 V}}}"),
-            src + ":1:40: device 'psu1': unknown limit 'max_volt' for channel 1; expected one of: "
-                  "max_voltage, max_current");
+            src +
+                ":1:53: device 'psu1': option 'max_voltage' expects a voltage above 0 and at "
+                "most 10000 V, e.g. '3.6 V'");
+  EXPECT_EQ(make_error("scpi-psu:emu-tcp:psu1",
+                       "{model: keysight-e36xx, channels: {1: {max_volt: 3 V}}}"),
+            src +
+                ":1:40: device 'psu1': unknown limit 'max_volt' for channel 1; expected one of: "
+                "max_voltage, max_current");
   EXPECT_EQ(make_error("scpi-psu:tcp:10.0.0.1:99999", "{model: keysight-e36xx}"),
-            src + ": device 'psu1': bad TCP target '10.0.0.1:99999': port '99999' is not a number "
-                  "within 1..65535");
+            src +
+                ": device 'psu1': bad TCP target '10.0.0.1:99999': port '99999' is not a number "
+                "within 1..65535");
   EXPECT_EQ(make_error("scpi-psu:usb:x", ""),
-            src + ": device 'psu1': address 'scpi-psu:usb:x': driver scpi-psu speaks transports "
-                  "tcp and emu-tcp, not 'usb'");
+            src +
+                ": device 'psu1': address 'scpi-psu:usb:x': driver scpi-psu speaks transports "
+                "tcp and emu-tcp, not 'usb'");
   EXPECT_EQ(make_error("scpi-psu:tcp:10.0.0.1?mode=x", ""),
-            src + ": device 'psu1': address 'scpi-psu:tcp:10.0.0.1?mode=x': unknown option "
-                  "'mode'; expected: model");
+            src +
+                ": device 'psu1': address 'scpi-psu:tcp:10.0.0.1?mode=x': unknown option "
+                "'mode'; expected: model");
 }
 
 TEST(ScpiPsuConfig, ModelFileRelativeToTheFixture) {
   hilt::test::tmp_dir t;
-  const std::string model = hilt::read_text_file(hilt::test::repo_path(
-      "drivers/scpi_psu/models/keysight-e36xx.yaml"));
+  const std::string model =
+      hilt::read_text_file(hilt::test::repo_path("drivers/scpi_psu/models/keysight-e36xx.yaml"));
   std::string mine = model;
   mine.replace(mine.find("model: keysight-e36xx"), 21, "model: lab-psu");
   t.write("lab/lab-psu.yaml", mine);
   inst_bench b(keysight_bench, hilt::clock_mode::virtual_time, t.dir.string());
   auto drv = hilt::scpi_psu::make_driver();
-  auto psu = b.make_as<supply>(*drv, "psu1", "scpi-psu:emu-tcp:psu1", "{model_file: lab/lab-psu.yaml}");
+  auto psu =
+      b.make_as<supply>(*drv, "psu1", "scpi-psu:emu-tcp:psu1", "{model_file: lab/lab-psu.yaml}");
   ASSERT_TRUE(psu);
   EXPECT_EQ(psu->model()->name, "lab-psu");
   EXPECT_TRUE(b.run(psu->async_set_voltage(1, 2.5)));
@@ -346,7 +370,8 @@ TEST(ScpiPsuConfig, ModelFileRelativeToTheFixture) {
     (void)b.make(*drv, "psu1", "scpi-psu:emu-tcp:psu1", "{model_file: lab/none.yaml}");
     ADD_FAILURE();
   } catch (const hilt::config_error& e) {
-    EXPECT_TRUE(has_text(e.what(), "device 'psu1': model file 'lab/none.yaml' not found")) << e.what();
+    EXPECT_TRUE(has_text(e.what(), "device 'psu1': model file 'lab/none.yaml' not found"))
+        << e.what();
   }
 }
 

@@ -5,6 +5,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include "hilt/emu/scpi_psu_server.hpp"
+#include "hilt/emu/world.hpp"
 #include "hilt/error.hpp"
 #include "hilt/scpi_psu/model.hpp"
 #include "hilt/scpi_psu/scpi.hpp"
@@ -112,7 +113,8 @@ TEST(ScpiModels, MistakesAreLocated) {
             "description, dialect, match, identity, channels, resolution, commands");
   EXPECT_EQ(model_error("model: x\ndialect: tektronix\n"),
             "m.yaml:2:10: 'dialect' expects keysight or rs-ngp, got 'tektronix'");
-  EXPECT_EQ(model_error("model: x\ndialect: keysight\nchannels: [{max_voltage: 6 A, max_current: 5 A}]\n"),
+  EXPECT_EQ(model_error(
+                "model: x\ndialect: keysight\nchannels: [{max_voltage: 6 A, max_current: 5 A}]\n"),
             "m.yaml:3:26: 'max_voltage' expects a voltage above 0 and at most 10000 V (units: V, "
             "mV, uV)");
   EXPECT_EQ(model_error(head + "commands: {set_voltage: 'VOLT 1'}\n"),
@@ -121,8 +123,12 @@ TEST(ScpiModels, MistakesAreLocated) {
             model_error("model: x\ndialect: keysight\nmatch: '(['\n"));  // stable
   EXPECT_TRUE(has_text(model_error("model: x\ndialect: keysight\nmatch: '(['\n"),
                        "m.yaml:3:8: 'match' is not a regular expression"));
-  EXPECT_EQ(model_error("model: x\ndialect: keysight\nchannels: [{max_voltage: 6 V, max_current: 5 A}, {max_voltage: 6 V, max_current: 5 A}]\nresolution: {voltage: 1 mV, current: 1 mA}\n" + cmds),
-            "m.yaml:5:11: a model with more than one channel needs 'select_channel'");
+  EXPECT_EQ(
+      model_error(
+          "model: x\ndialect: keysight\nchannels: [{max_voltage: 6 V, max_current: 5 A}, "
+          "{max_voltage: 6 V, max_current: 5 A}]\nresolution: {voltage: 1 mV, current: 1 mA}\n" +
+          cmds),
+      "m.yaml:5:11: a model with more than one channel needs 'select_channel'");
   try {
     hilt::scpi_psu::load_named_model("../etc/passwd");
     ADD_FAILURE();
@@ -165,17 +171,18 @@ TEST(ScpiEmulator, CompoundMessagesAnswerInOrder) {
 
 TEST(ScpiEmulator, StandardErrorCodes) {
   emulated e;
-  e.ask("VOLT");          // -109 missing parameter
-  e.ask("VOLT 1,2");      // -108 parameter not allowed
-  e.ask("VOLT abc");      // -104 data type error
-  e.ask("VOLT 100");      // -222 data out of range
-  e.ask("OUTP MAYBE");    // -224 illegal parameter value
-  e.ask("VOLT 1 A");      // -131 invalid suffix
-  e.ask("INST:NSEL 9");   // -222
-  e.ask("MEAS:VOLT 1");   // -113: MEASure is a query only
-  e.ask("VOLT::LEV 1");   // -102 syntax error
+  e.ask("VOLT");         // -109 missing parameter
+  e.ask("VOLT 1,2");     // -108 parameter not allowed
+  e.ask("VOLT abc");     // -104 data type error
+  e.ask("VOLT 100");     // -222 data out of range
+  e.ask("OUTP MAYBE");   // -224 illegal parameter value
+  e.ask("VOLT 1 A");     // -131 invalid suffix
+  e.ask("INST:NSEL 9");  // -222
+  e.ask("MEAS:VOLT 1");  // -113: MEASure is a query only
+  e.ask("VOLT::LEV 1");  // -102 syntax error
   std::vector<int> codes;
-  for (const auto& x : e.psu.errors()) codes.push_back(x.code);
+  for (const auto& x : e.psu.errors())
+    codes.push_back(x.code);
   EXPECT_EQ(codes, (std::vector<int>{-109, -108, -104, -222, -224, -131, -222, -113, -102}));
   EXPECT_EQ(e.ask("*STB?"), "4");
   e.ask("*CLS");
@@ -185,7 +192,8 @@ TEST(ScpiEmulator, StandardErrorCodes) {
 
 TEST(ScpiEmulator, ErrorQueueOverflowKeepsTheNewestAsMinus350) {
   emulated e;
-  for (int i = 0; i < 25; ++i) e.ask("NOPE");
+  for (int i = 0; i < 25; ++i)
+    e.ask("NOPE");
   auto q = e.psu.errors();
   ASSERT_EQ(q.size(), hilt::emu::scpi_psu_emulator::error_queue_size);
   EXPECT_EQ(q.front().code, -113);
@@ -205,6 +213,37 @@ TEST(ScpiEmulator, RohdeSchwarzOutputNeedsSelectAndMaster) {
   EXPECT_EQ(e.ask("INST?"), "OUT2");
   EXPECT_EQ(e.ask("INST OUTP3;INST?;INST 1;INST?"), "OUT3;OUT1");
   EXPECT_TRUE(e.psu.errors().empty());
+}
+
+}  // namespace
+
+namespace {
+
+// Whatever bytes arrive, the parsers answer (DESIGN.md rule 6): seeded random lines, some built
+// from SCPI-looking pieces, through the response parsers and the emulator's command parser.
+TEST(ScpiRobustness, RandomBytesNeverCrash) {
+  std::uint64_t rng = 42;
+  auto next = [&] { return hilt::emu::splitmix64(rng); };
+  const char* pieces[] = {"VOLT", ":",   "?",       " ",    ",",    ";",    "\"",
+                          "1e",   "-",   "+",       "*IDN", "(@1)", "MEAS", "OUTP",
+                          "INST", "E99", "9.91E37", "\x01", "\xff", "ON",   "\t"};
+  emulated e;
+  for (int i = 0; i < 20000; ++i) {
+    std::string s;
+    const auto n = next() % 40;
+    for (std::uint64_t k = 0; k < n; ++k) {
+      if (next() % 2)
+        s += pieces[next() % (sizeof pieces / sizeof *pieces)];
+      else
+        s.push_back(static_cast<char>(next() & 0xFF));
+    }
+    (void)scpi::parse_number(s);
+    (void)scpi::parse_bool(s);
+    (void)scpi::parse_error(s);
+    (void)scpi::parse_idn(s);
+    (void)e.psu.handle(s);
+  }
+  EXPECT_LE(e.psu.errors().size(), hilt::emu::scpi_psu_emulator::error_queue_size);
 }
 
 }  // namespace

@@ -73,8 +73,9 @@ struct inst_bench final : hilt::bench_services {
       : clk(io, mode) {
     if (fixture_dir.empty()) fixture_dir = repo_path("fixtures");
     source = fixture_dir + "/test-fixture.yaml";
-    emulation = hilt::emu::make_emulation(YAML::Load(emulation_yaml.empty() ? "{}" : emulation_yaml),
-                                          hilt::emulation_env{&clk, 1, source});
+    emulation =
+        hilt::emu::make_emulation(YAML::Load(emulation_yaml.empty() ? "{}" : emulation_yaml),
+                                  hilt::emulation_env{&clk, 1, source});
     emu = dynamic_cast<hilt::emu::bench_emulation*>(emulation.get());
     auto sink = std::make_shared<spdlog::sinks::ostream_sink_mt>(log_text);
     logger = std::make_shared<spdlog::logger>("instr", sink);
@@ -83,7 +84,7 @@ struct inst_bench final : hilt::bench_services {
   }
 
   result<std::shared_ptr<hilt::i2c_bus>> i2c(std::string_view transport,
-                                              std::string_view name) override {
+                                             std::string_view name) override {
     if (transport != "emu-i2c") return failure(make_error_code(errc::invalid_argument));
     return emulation->i2c(name);
   }

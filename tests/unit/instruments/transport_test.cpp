@@ -36,8 +36,9 @@ TEST(TcpTarget, Parse) {
     return "no error";
   };
   EXPECT_EQ(bad("10.0.0.1"), "bad TCP target '10.0.0.1': the port is missing; expected HOST:PORT");
-  EXPECT_EQ(bad(":5025"), "bad TCP target ':5025': the host is empty; expected HOST:PORT, e.g. "
-                          "192.168.1.20:5025");
+  EXPECT_EQ(bad(":5025"),
+            "bad TCP target ':5025': the host is empty; expected HOST:PORT, e.g. "
+            "192.168.1.20:5025");
   EXPECT_EQ(bad("h:0"), "bad TCP target 'h:0': port '0' is not a number within 1..65535");
   EXPECT_EQ(bad("h:50x"), "bad TCP target 'h:50x': port '50x' is not a number within 1..65535");
   EXPECT_EQ(bad("::1:5"), "bad TCP target '::1:5': write an IPv6 address as [ADDR]:PORT");
@@ -130,7 +131,8 @@ TEST(TcpLine, PeerThatDropsTheConnection) {
   f.srv.server->inject(hilt::emu::line_fault::drop);
   auto r = f.b.run(f.link.async_query("B?", 1s));
   EXPECT_EQ(r.error(), errc::disconnected);
-  EXPECT_TRUE(has_text(f.link.last_error(), "connection closed by the peer")) << f.link.last_error();
+  EXPECT_TRUE(has_text(f.link.last_error(), "connection closed by the peer"))
+      << f.link.last_error();
   EXPECT_TRUE(f.b.run(f.link.async_query("C?", 1s))) << "reconnects";
   EXPECT_EQ(f.link.connects(), 2u);
 }

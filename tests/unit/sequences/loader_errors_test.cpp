@@ -13,8 +13,8 @@ namespace {
 
 const std::string time_units = "s, ms, us, ns, min, h, d, sec, hr";
 const std::string step_types =
-    "group, identify, log, low_power, measure, power_up, prompt, repeat, set, sweep, tx_disable, "
-    "wait, wait_until";
+    "ber, group, identify, log, low_power, measure, power, power_up, prompt, repeat, set, sweep, "
+    "thermal_soak, tx_disable, wait, wait_until";
 
 TEST(SequenceErrors, UnknownStepTypeListsTheTypes) {
   EXPECT_EQ(error_of("sequence: t\n"

@@ -9,6 +9,8 @@
 //  - Register addresses are PDU addresses (0-based), as in the Modbus Application Protocol
 //    Specification V1.1b3 §4.4 ("holding register 40001" is address 0).
 //  - Every transaction is bounded by `timeout` (libmodbus response timeout; byte timeout 500 ms).
+//    A transaction in flight is not interrupted when its caller is cancelled (libmodbus cannot be
+//    interrupted); the caller resumes when it ends, within that bound.
 //  - The connection is opened on first use and again after it was lost; a transaction that finds
 //    the connection dropped is retried once on a new connection (reads and single/multiple
 //    register writes are idempotent). After a timeout the connection is closed, so that a late
@@ -42,8 +44,8 @@ struct modbus_options {
 // The outcome of one Modbus transaction.
 struct modbus_reply {
   std::error_code ec;
-  int exception = 0;                      // Modbus exception code when the server sent one
-  std::string detail;                     // for log lines: "exception 02 (illegal data address)"
+  int exception = 0;                     // Modbus exception code when the server sent one
+  std::string detail;                    // for log lines: "exception 02 (illegal data address)"
   std::vector<std::uint16_t> registers;  // what a read returned
   explicit operator bool() const noexcept { return !ec; }
 };
@@ -70,14 +72,13 @@ class modbus_tcp_client {
   task<modbus_reply> async_read_holding(std::uint16_t address, std::uint16_t count,
                                         duration timeout);
   // Function 04 (read input registers).
-  task<modbus_reply> async_read_input(std::uint16_t address, std::uint16_t count,
-                                      duration timeout);
+  task<modbus_reply> async_read_input(std::uint16_t address, std::uint16_t count, duration timeout);
   // Function 06 (write single register).
   task<modbus_reply> async_write_register(std::uint16_t address, std::uint16_t value,
                                           duration timeout);
   // Function 16 (write multiple registers).
-  task<modbus_reply> async_write_registers(std::uint16_t address,
-                                           std::vector<std::uint16_t> values, duration timeout);
+  task<modbus_reply> async_write_registers(std::uint16_t address, std::vector<std::uint16_t> values,
+                                           duration timeout);
 
   const tcp_target& target() const noexcept { return target_; }
   std::string describe() const;  // "modbus-tcp:127.0.0.1:502/1"

@@ -5,10 +5,12 @@
 // Contract:
 //  - One connection per client, opened on first use and again after it was lost ("reconnect").
 //    TCP_NODELAY is set: SCPI lines are tiny and each one waits for its reply.
-//  - Every operation is bounded. Real mode: the bound is a wait on the harness clock. Virtual
-//    mode: the socket I/O is real and holds a clock::io_scope (so harness time does not jump
-//    while a reply is in flight); the harness clock cannot move while the scope is held, so the
-//    bound is a real-time timer of the same length instead.
+//  - Every operation is bounded, and holds a clock::io_scope while it waits on the socket, so that
+//    virtual harness time does not jump while a reply is in flight. Connecting races a wait on
+//    the harness clock (real mode). An exchange on an open connection is bounded by a deadline
+//    timer on the steady clock, which cancels the socket's operations when it expires: in real
+//    mode that is the harness clock's own time base, and in virtual mode harness time cannot move
+//    while the io_scope is held, so the bound has to be real time anyway (the I/O is real).
 //  - Failures are codes, never exceptions: errc::unreachable (connect refused, no route, connect
 //    timed out, name not resolved), errc::timeout (no complete reply line in time),
 //    errc::disconnected (the peer closed or reset the connection), errc::bad_reply (a reply line
@@ -108,9 +110,15 @@ class tcp_line_client {
   tcp_target target_;
   tcp_line_options opts_;
   asio::ip::tcp::socket socket_;
+  // The deadline of the exchange in flight. Its handler may run after this client is gone (a
+  // timer that expired just as the exchange completed), so what it touches is shared.
+  struct deadline_state {
+    std::uint64_t generation = 0;
+    bool timed_out = false;
+    asio::ip::tcp::socket* socket = nullptr;  // null once the client is destroyed
+  };
   asio::steady_timer deadline_;
-  std::uint64_t deadline_gen_ = 0;
-  bool timed_out_ = false;
+  std::shared_ptr<deadline_state> deadline_state_ = std::make_shared<deadline_state>();
   std::string rbuf_;
   std::uint64_t connects_ = 0;
   std::string last_error_;

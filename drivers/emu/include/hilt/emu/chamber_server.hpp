@@ -2,14 +2,18 @@
 // behind (modbus_chamber_server, on libmodbus), serving a register map from
 // drivers/modbus_chamber/maps (DESIGN.md rule 1: the driver talks to it over real Modbus TCP).
 //
-// Air model. Running, the controller drives the air toward target = set point + load_coupling x
-// (watts dissipated inside) with a first-order approach of time constant tau, never faster than
-// the ramp rate (the programmed one, or the machine's max_ramp when the programmed rate is 0):
+// Air model. Running, the controller drives the air toward its target with a first-order
+// approach of time constant tau, never faster than the ramp rate (the programmed one, or the
+// machine's max_ramp when the programmed rate is 0):
 //     dT/dt = clamp((target - T) / tau, -ramp, +ramp)
-// Stopped, the air relaxes toward room + load_coupling x watts with the (slower) off time constant
-// and no ramp limit. The solution is evaluated in closed form from the harness clock whenever
-// someone asks (a device reading its ambient, a Modbus read), so it runs in virtual time without
-// timers; parameters change piecewise (set point, run/stop, ramp, load).
+// The controller regulates its own air sensor, so its target is the set point as long as the
+// heat dissipated inside stays within what it can take out (`capacity`); only the excess shows:
+//     target = set point + load_coupling x max(0, watts inside - capacity)
+// Stopped, nothing takes the heat out: the air relaxes toward room + load_coupling x watts inside,
+// with the (slower) off time constant and no ramp limit. The solution is evaluated in closed form
+// from the harness clock whenever someone asks (a device reading its ambient, a Modbus read), so
+// it runs in virtual time without timers; parameters change piecewise (set point, run/stop,
+// ramp, load).
 //
 // Heat from the load: the load is the sum of the modelled dissipation of the devices inside
 // (emulated modules), refreshed whenever the chamber is asked over Modbus — not while a device
@@ -32,17 +36,18 @@
 namespace hilt::emu {
 
 struct chamber_params {
-  double room_c = 23.0;              // the lab air the chamber relaxes to when stopped
+  double room_c = 23.0;  // the lab air the chamber relaxes to when stopped
   double setpoint_c = 25.0;
   bool running = true;
-  double max_ramp_c_per_min = 5.0;   // the machine's fastest ramp
-  double ramp_c_per_min = 0.0;       // programmed ramp; 0: as fast as the machine goes
-  double time_constant_s = 120.0;    // running: approach near the set point
-  double off_time_constant_s = 900.0;// stopped: relaxation toward the room
-  double load_coupling_c_per_w = 0.05;
+  double max_ramp_c_per_min = 5.0;      // the machine's fastest ramp
+  double ramp_c_per_min = 0.0;          // programmed ramp; 0: as fast as the machine goes
+  double time_constant_s = 120.0;       // running: approach near the set point
+  double off_time_constant_s = 900.0;   // stopped: relaxation toward the room
+  double load_coupling_c_per_w = 0.05;  // air rise per watt dissipated inside
+  double capacity_w = 500.0;            // DUT heat the running controller can take out
   double min_setpoint_c = -70.0, max_setpoint_c = 180.0;
-  double over_temperature_c = 190.0; // alarm above this air temperature
-  std::int32_t serial = 100001;      // identity registers
+  double over_temperature_c = 190.0;  // alarm above this air temperature
+  std::int32_t serial = 100001;       // identity registers
   std::int32_t hardware_id = 124;
   std::int32_t software_version = 12;
   std::string part_number = "F4T1L1AA1C1AAAA";
@@ -92,10 +97,10 @@ class chamber_model {
 // Faults the Modbus server can inject on the next `count` requests.
 enum class modbus_fault {
   none,
-  drop,       // close the connection without answering
-  stall,      // read the request, never answer
-  busy,       // answer with exception 06 (server device busy)
-  failure,    // answer with exception 04 (server device failure)
+  drop,     // close the connection without answering
+  stall,    // read the request, never answer
+  busy,     // answer with exception 06 (server device busy)
+  failure,  // answer with exception 04 (server device failure)
 };
 
 // A Modbus TCP server (libmodbus) for one chamber, on its own thread: holding registers of the
@@ -105,8 +110,7 @@ enum class modbus_fault {
 // that is neither run nor stop, a negative ramp).
 class modbus_chamber_server {
  public:
-  modbus_chamber_server(std::shared_ptr<chamber_model> chamber,
-                        modbus_chamber::register_map map);
+  modbus_chamber_server(std::shared_ptr<chamber_model> chamber, modbus_chamber::register_map map);
   ~modbus_chamber_server();  // stops
   modbus_chamber_server(const modbus_chamber_server&) = delete;
   modbus_chamber_server& operator=(const modbus_chamber_server&) = delete;

@@ -18,6 +18,7 @@
 //         time_constant: 120 s                   # optional
 //         off_time_constant: 900 s               # optional
 //         load_coupling: 0.05                    # optional, C per W dissipated inside
+//         capacity: 500 W                        # optional, DUT heat the controller takes out
 //         limits: { min: -70 C, max: 180 C }     # optional set point range
 //         serial: 100001                         # optional
 //     supplies:                                  # SCPI on TCP: scpi-psu:emu-tcp:psu1
@@ -105,7 +106,7 @@ class bench_emulation final : public hilt::emulation {
   // Instruments (also for tests: state backdoors and fault injection).
   struct supply_entry {
     std::shared_ptr<scpi_psu_emulator> psu;
-    std::shared_ptr<line_server> server;  // null until tcp(name)
+    std::shared_ptr<line_server> server;             // null until tcp(name)
     std::vector<std::shared_ptr<power_rail>> rails;  // one per output
   };
   struct chamber_entry {

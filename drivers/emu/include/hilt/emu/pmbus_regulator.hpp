@@ -34,14 +34,14 @@
 namespace hilt::emu {
 
 struct regulator_params {
-  double vin = 12.0;               // V
-  double vout = 0.75;              // V, VOUT_COMMAND at power-on
-  int vout_exponent = -12;         // VOUT_MODE exponent (LINEAR16)
-  double efficiency = 0.9;         // P_out / P_in
-  double standby_w = 0.2;          // input power while off
-  double iout_limit = 100.0;       // A, IOUT_OC_FAULT_LIMIT at power-on
-  double thermal_c_per_w = 2.0;    // temperature rise per watt of loss
-  bool on = true;                  // OPERATION bit 7 at power-on
+  double vin = 12.0;             // V
+  double vout = 0.75;            // V, VOUT_COMMAND at power-on
+  int vout_exponent = -12;       // VOUT_MODE exponent (LINEAR16)
+  double efficiency = 0.9;       // P_out / P_in
+  double standby_w = 0.2;        // input power while off
+  double iout_limit = 100.0;     // A, IOUT_OC_FAULT_LIMIT at power-on
+  double thermal_c_per_w = 2.0;  // temperature rise per watt of loss
+  bool on = true;                // OPERATION bit 7 at power-on
   std::string mfr_id = "HILT", mfr_model = "EMU-VR-100A", mfr_revision = "A1",
               mfr_serial = "VR0000001";
   std::uint8_t pmbus_revision = 0x33;  // Part I 1.3, Part II 1.3

@@ -156,8 +156,8 @@ struct module_profile {
   double host_bit_rate = 53.125e9;   // b/s per host lane
   double rx_sensitivity_dbm = -6.0;  // received power at which the media BER is reference_ber
   double reference_ber = 2.4e-4;
-  double host_ber = 1e-12;            // the host electrical channel (host SerDes) BER
-  double ber_floor = 0;  // the media BER never drops below this (DSP / receiver floor); 0: none
+  double host_ber = 1e-12;  // the host electrical channel (host SerDes) BER
+  double ber_floor = 0;     // the media BER never drops below this (DSP / receiver floor); 0: none
   double hot_q_penalty_per_c = 0.01;  // Q shrinks by this fraction per C above reference_temp_c
   bool linear = false;  // LPO: no retiming, the media path also carries the host SerDes noise
   bool vdm = false;     // VDM pages 20h-2Fh (pre-FEC BER per lane)

@@ -32,16 +32,16 @@ struct chamber_options {
   register_map map;
   int unit_id = 1;
   std::chrono::nanoseconds timeout = std::chrono::seconds(1);  // per transaction
-  std::optional<double> min_setpoint, max_setpoint;             // fixture safety limits, C
-  std::optional<double> ramp_rate;                              // C/min, written with set points
-  double deadband = 1.0;                                        // C, for wait_settled()
-  hilt::identity identity;                                      // fixture-given identity fields
+  std::optional<double> min_setpoint, max_setpoint;            // fixture safety limits, C
+  std::optional<double> ramp_rate;                             // C/min, written with set points
+  double deadband = 1.0;                                       // C, for wait_settled()
+  hilt::identity identity;                                     // fixture-given identity fields
 };
 
 class modbus_chamber final : public hilt::thermal_chamber {
  public:
-  modbus_chamber(std::string name, std::string address, hilt::device_context ctx,
-                 tcp_target target, chamber_options opts);
+  modbus_chamber(std::string name, std::string address, hilt::device_context ctx, tcp_target target,
+                 chamber_options opts);
   ~modbus_chamber() override;
 
   std::string_view driver_name() const noexcept override { return "modbus-chamber"; }

@@ -26,8 +26,8 @@ struct register_def {
   std::string name;
   std::uint16_t address = 0;  // PDU address (0-based)
   reg_type type = reg_type::uint16;
-  std::uint16_t count = 1;    // registers it spans (2 for 32-bit types, N for a string)
-  double scale = 1;           // raw = value x scale (10: tenths)
+  std::uint16_t count = 1;  // registers it spans (2 for 32-bit types, N for a string)
+  double scale = 1;         // raw = value x scale (10: tenths)
   bool writable = false;
   std::string unit;
 };
@@ -61,7 +61,8 @@ std::vector<std::uint16_t> encode_string(std::string_view text, std::uint16_t co
 
 register_map load_map(const std::filesystem::path& file);
 register_map parse_map(const YAML::Node& root, const std::string& source);
-// drivers/modbus_chamber/maps in the source tree when it exists, else <datadir>/hilt/modbus_chamber/maps.
+// drivers/modbus_chamber/maps in the source tree when it exists, else
+// <datadir>/hilt/modbus_chamber/maps.
 std::vector<std::filesystem::path> map_dirs();
 std::vector<std::string> known_maps();
 // Throws config_error("", "unknown register map 'x'; known: ...") when there is none.

@@ -19,9 +19,9 @@
 namespace hilt::scpi_psu {
 
 struct channel_rating {
-  std::string name;          // "P6V", "OUT1"
-  double max_voltage = 0;    // V
-  double max_current = 0;    // A
+  std::string name;        // "P6V", "OUT1"
+  double max_voltage = 0;  // V
+  double max_current = 0;  // A
 };
 
 // Command templates. "{channel}" is replaced by the 1-based channel number, "{value}" by the
@@ -43,11 +43,11 @@ struct model_identity {
 };
 
 struct psu_model {
-  std::string name;         // "keysight-e36xx"
+  std::string name;  // "keysight-e36xx"
   std::string description;
-  std::string source;       // file it was loaded from
-  std::string dialect;      // the command set an emulator speaks: "keysight" | "rs-ngp"
-  std::string match;        // ECMAScript regex on "manufacturer,model" of *IDN?
+  std::string source;   // file it was loaded from
+  std::string dialect;  // the command set an emulator speaks: "keysight" | "rs-ngp"
+  std::string match;    // ECMAScript regex on "manufacturer,model" of *IDN?
   model_identity identity;
   std::vector<channel_rating> channels;  // 1..
   double voltage_resolution = 0.001;     // V: settings and readback

@@ -41,9 +41,9 @@ struct channel_limits {
 };
 
 struct supply_options {
-  std::optional<psu_model> model;         // nullopt: detect from *IDN?
-  std::vector<psu_model> candidates;      // models to detect from (when `model` is nullopt)
-  std::map<int, channel_limits> limits;   // by 1-based channel
+  std::optional<psu_model> model;        // nullopt: detect from *IDN?
+  std::vector<psu_model> candidates;     // models to detect from (when `model` is nullopt)
+  std::map<int, channel_limits> limits;  // by 1-based channel
   std::chrono::nanoseconds timeout = std::chrono::seconds(2);  // per command / reply
 };
 
@@ -87,9 +87,9 @@ class scpi_supply final : public hilt::power_supply {
   supply_options opts_;
   std::optional<psu_model> model_;
   tcp_line_client link_;
-  int selected_channel_ = 0;           // valid while link_.connects() == selected_on_
+  int selected_channel_ = 0;  // valid while link_.connects() == selected_on_
   std::uint64_t selected_on_ = 0;
-  std::uint64_t drained_on_ = 0;       // connection whose stale errors were drained
+  std::uint64_t drained_on_ = 0;  // connection whose stale errors were drained
 };
 
 }  // namespace hilt::scpi_psu

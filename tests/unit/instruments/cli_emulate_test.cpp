@@ -1,0 +1,139 @@
+// `hilt emulate psu|chamber`: the standalone emulators, driven by the real drivers over TCP in
+// real time, and stopped by SIGTERM / SIGINT (exit 0).
+#include <gtest/gtest.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <regex>
+
+#include "hilt/error.hpp"
+#include "hilt/modbus_chamber/chamber.hpp"
+#include "hilt/modbus_chamber/driver.hpp"
+#include "hilt/scpi_psu/driver.hpp"
+#include "hilt/scpi_psu/supply.hpp"
+#include "test_support.hpp"
+
+namespace {
+
+using namespace std::chrono_literals;
+using hilt::test::inst_bench;
+
+// A child process whose first stdout line is read (with a bound), then stopped by a signal.
+class child {
+ public:
+  explicit child(std::vector<std::string> args) {
+    int fds[2];
+    if (::pipe(fds) != 0) return;
+    pid_ = ::fork();
+    if (pid_ == 0) {
+      ::dup2(fds[1], STDOUT_FILENO);
+      ::close(fds[0]);
+      ::close(fds[1]);
+      std::vector<char*> argv;
+      for (auto& a : args)
+        argv.push_back(a.data());
+      argv.push_back(nullptr);
+      ::execv(argv[0], argv.data());
+      ::_exit(127);
+    }
+    ::close(fds[1]);
+    out_ = fds[0];
+  }
+  ~child() {
+    if (pid_ > 0 && !reaped_) {
+      ::kill(pid_, SIGKILL);
+      ::waitpid(pid_, nullptr, 0);
+    }
+    if (out_ >= 0) ::close(out_);
+  }
+  // The first line of stdout, or "" after 10 s.
+  std::string first_line() {
+    std::string line;
+    char c = 0;
+    while (line.size() < 4096) {
+      pollfd p{out_, POLLIN, 0};
+      if (::poll(&p, 1, 10000) <= 0) break;
+      if (::read(out_, &c, 1) != 1 || c == '\n') break;
+      line.push_back(c);
+    }
+    return line;
+  }
+  // Sends `sig` and returns the exit status (-1 when it did not exit normally within 10 s).
+  int stop(int sig) {
+    ::kill(pid_, sig);
+    for (int i = 0; i < 1000; ++i) {
+      int status = 0;
+      if (::waitpid(pid_, &status, WNOHANG) == pid_) {
+        reaped_ = true;
+        return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+      }
+      ::usleep(10000);
+    }
+    return -1;
+  }
+
+ private:
+  pid_t pid_ = -1;
+  int out_ = -1;
+  bool reaped_ = false;
+};
+
+std::uint16_t port_of(const std::string& line) {
+  std::smatch m;
+  if (!std::regex_search(line, m, std::regex(R"(127\.0\.0\.1:(\d+))"))) return 0;
+  return static_cast<std::uint16_t>(std::stoi(m[1]));
+}
+
+TEST(HiltEmulate, PsuServesTheDriverAndStopsOnSigterm) {
+  child p({HILT_BINARY, "emulate", "psu", "--port", "0", "--model", "rs-ngp", "--load-ohms", "10"});
+  const std::string line = p.first_line();
+  const auto port = port_of(line);
+  ASSERT_NE(port, 0) << line;
+  EXPECT_TRUE(hilt::test::has_text(line, "emulated rs-ngp supply (4 outputs)")) << line;
+
+  inst_bench b("", hilt::clock_mode::real);
+  auto drv = hilt::scpi_psu::make_driver();
+  auto psu = b.make_as<hilt::scpi_psu::scpi_supply>(
+      *drv, "psu1", fmt::format("scpi-psu:tcp:127.0.0.1:{}", port), "");
+  ASSERT_TRUE(b.run(psu->async_set_voltage(2, 5.0))) << b.log();
+  ASSERT_FALSE(b.run(psu->async_set_output(2, true))) << b.log();
+  auto i = b.run(psu->async_measure_current(2));
+  ASSERT_TRUE(i) << b.log();
+  EXPECT_NEAR(i.value(), 0.5, 0.0001);  // 5 V across 10 ohm
+  EXPECT_EQ(psu->model()->name, "rs-ngp") << "detected from *IDN?";
+  EXPECT_EQ(p.stop(SIGTERM), 0);
+}
+
+TEST(HiltEmulate, ChamberServesTheDriverAndStopsOnSigint) {
+  child p({HILT_BINARY, "emulate", "chamber", "--port", "0", "--setpoint", "30 C"});
+  const auto port = port_of(p.first_line());
+  ASSERT_NE(port, 0);
+  inst_bench b("", hilt::clock_mode::real);
+  auto drv = hilt::modbus_chamber::make_driver();
+  auto ch = b.make_as<hilt::modbus_chamber::modbus_chamber>(
+      *drv, "oven", fmt::format("modbus-chamber:tcp:127.0.0.1:{}", port), "");
+  auto pv = b.run(ch->async_read_temperature());
+  ASSERT_TRUE(pv) << b.log();
+  EXPECT_NEAR(pv.value(), 30.0, 0.1);
+  auto id = b.run(ch->async_identify());
+  ASSERT_TRUE(id) << b.log();
+  EXPECT_EQ(id.value().serial, "100001");
+  EXPECT_EQ(p.stop(SIGINT), 0);
+}
+
+TEST(HiltEmulate, BadArgumentsAreUsageErrors) {
+  auto [rc, out] =
+      hilt::test::run_command(std::string(HILT_BINARY) + " emulate psu --port 5025 --model e3631");
+  EXPECT_EQ(rc, hilt::exit_code::bad_input);
+  EXPECT_TRUE(hilt::test::has_text(out,
+                                   "hilt: unknown supply model 'e3631'; known: "
+                                   "keysight-e36xx, rs-ngp"))
+      << out;
+  std::tie(rc, out) = hilt::test::run_command(std::string(HILT_BINARY) + " emulate chamber");
+  EXPECT_EQ(rc, hilt::exit_code::bad_input);
+  EXPECT_TRUE(hilt::test::has_text(out, "--port is required")) << out;
+}
+
+}  // namespace
