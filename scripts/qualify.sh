@@ -10,7 +10,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
 cmake --preset release
-cmake --build --preset release -j "$(nproc)"
+cmake --build --preset release -j "$(nproc)" --target hilt hilt_sample_plugin
 db="${HILT_DB:-qualification.db}"
 status=0
 build/release/hilt run sequences/library/qualification.yaml --db "$db" || status=$?
