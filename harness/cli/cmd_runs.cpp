@@ -1,6 +1,7 @@
 // hilt runs [--db PATH] [--json] [--last]      hilt show RUN [--db PATH] [--json | --markdown]
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -80,6 +81,10 @@ struct matrix {
 matrix step_matrix(const db::run_detail& r) {
   matrix m;
   std::set<std::string> seen;
+  // Station steps (no DUT) get a column of their own, slot 0, first.
+  if (std::any_of(r.steps.begin(), r.steps.end(), [](const auto& st) { return !st.slot; })) {
+    m.slots.push_back(0);
+  }
   for (const auto& d : r.duts)
     m.slots.push_back(d.slot);
   for (const auto& s : r.steps) {
@@ -121,7 +126,7 @@ void print_text(const db::run_detail& r, db::database& d) {
   const auto m = step_matrix(r);
   std::vector<std::string> header{"STEP", "NAME"};
   for (int s : m.slots)
-    header.push_back(fmt::format("SLOT {}", s));
+    header.push_back(s == 0 ? "STATION" : fmt::format("SLOT {}", s));
   header.push_back("DURATION");
   table steps(header);
   std::map<std::string, double> longest;
@@ -195,7 +200,7 @@ void print_markdown(const db::run_detail& r, db::database& d) {
   const auto m = step_matrix(r);
   fmt::print("\n## Steps\n\n| step | name |");
   for (int s : m.slots)
-    fmt::print(" slot {} |", s);
+    fmt::print("{}", s == 0 ? " station |" : fmt::format(" slot {} |", s));
   fmt::print("\n|---|---|");
   for (std::size_t i = 0; i < m.slots.size(); ++i)
     fmt::print("---|");
