@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/read_until.hpp>
@@ -201,9 +203,9 @@ task<result<T>> tcp_line_client::bounded(task<result<T>> op, duration timeout, c
 }
 
 // Socket I/O on the open connection: a deadline that cancels the socket's operations when it
-// expires (cheaper per exchange than racing a second awaitable). The bound is real time, which
-// in real mode is the harness clock's own time base; in virtual mode harness time cannot move
-// while this I/O holds its io_scope.
+// expires (cheaper per exchange than racing a second awaitable). Real mode: a wait on the
+// harness clock. Virtual mode: harness time cannot move while this I/O holds its io_scope, so
+// the bound is a steady timer (the I/O is real).
 template <class T>
 task<result<T>> tcp_line_client::bounded_io(task<result<T>> op, duration timeout,
                                             const char* what) {
@@ -212,14 +214,24 @@ task<result<T>> tcp_line_client::bounded_io(task<result<T>> op, duration timeout
   auto st = deadline_state_;
   st->timed_out = false;
   const std::uint64_t gen = ++st->generation;
-  deadline_.expires_after(timeout);
-  deadline_.async_wait([st, gen](const boost::system::error_code& ec) {
+  // The signal that stops the deadline lives as long as the wait's handler: the clock touches the
+  // slot when the wait completes, which may be after this exchange is over.
+  auto stop_deadline = std::make_shared<asio::cancellation_signal>();
+  auto expire = [st, gen, stop_deadline](auto ec) {
     // Cancelled, an older exchange's deadline, or the client is gone: nothing to do.
     if (ec || gen != st->generation || !st->socket) return;
     st->timed_out = true;
     boost::system::error_code ignored;
     st->socket->cancel(ignored);
-  });
+  };
+  const bool on_clock = clock_ && !clock_->is_virtual();
+  if (on_clock) {
+    // Real mode: the deadline is a wait on the harness clock.
+    clock_->async_sleep(timeout, asio::bind_cancellation_slot(stop_deadline->slot(), expire));
+  } else {
+    deadline_.expires_after(timeout);
+    deadline_.async_wait(expire);
+  }
   result<T> r = failure(make_error_code(errc::io_error));
   try {
     r = co_await std::move(op);
@@ -227,7 +239,11 @@ task<result<T>> tcp_line_client::bounded_io(task<result<T>> op, duration timeout
     r = failure(map_socket_error(e.code(), what));
   }
   ++st->generation;
-  deadline_.cancel();
+  if (on_clock) {
+    stop_deadline->emit(asio::cancellation_type::all);
+  } else {
+    deadline_.cancel();
+  }
   if (st->timed_out) {
     co_return failure(
         fail(errc::timeout, fmt::format("no {} within {}", what, format_duration(timeout))));

@@ -6,11 +6,10 @@
 //  - One connection per client, opened on first use and again after it was lost ("reconnect").
 //    TCP_NODELAY is set: SCPI lines are tiny and each one waits for its reply.
 //  - Every operation is bounded, and holds a clock::io_scope while it waits on the socket, so that
-//    virtual harness time does not jump while a reply is in flight. Connecting races a wait on
-//    the harness clock (real mode). An exchange on an open connection is bounded by a deadline
-//    timer on the steady clock, which cancels the socket's operations when it expires: in real
-//    mode that is the harness clock's own time base, and in virtual mode harness time cannot move
-//    while the io_scope is held, so the bound has to be real time anyway (the I/O is real).
+//    virtual harness time does not jump while a reply is in flight. In real mode the bound is a
+//    wait on the harness clock (a deadline that cancels the socket's operations when it fires).
+//    In virtual mode harness time cannot move while the io_scope is held, so the bound is a
+//    steady timer of the same length (the I/O is real, and so is its time).
 //  - Failures are codes, never exceptions: errc::unreachable (connect refused, no route, connect
 //    timed out, name not resolved), errc::timeout (no complete reply line in time),
 //    errc::disconnected (the peer closed or reset the connection), errc::bad_reply (a reply line
