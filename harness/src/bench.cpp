@@ -15,16 +15,17 @@ bench::bench(const fixture& f, const driver_registry& registry, hilt::clock& clk
   auto lg = log::get("bench");
   if (f.emulation) {
     if (!registry.emulation()) {
-      throw config_error(f.path, "the fixture has an 'emulation:' section but no emulation "
-                                 "factory is registered");
+      throw config_error(f.path,
+                         "the fixture has an 'emulation:' section but no emulation "
+                         "factory is registered");
     }
     emulation_ = registry.emulation()(f.emulation, emulation_env{&clk, seed, f.path});
   }
   for (const auto& e : f.devices) {
     const auto* reg = registry.find(e.address.driver);
     if (!reg) {
-      throw config_error(e.where, fmt::format("no driver named '{}' (see `hilt drivers`)",
-                                              e.address.driver));
+      throw config_error(
+          e.where, fmt::format("no driver named '{}' (see `hilt drivers`)", e.address.driver));
     }
     device_slot s;
     s.name = e.name;
@@ -36,8 +37,8 @@ bench::bench(const fixture& f, const driver_registry& registry, hilt::clock& clk
     args.address = e.address;
     args.options = e.options;
     args.source = f.path;
-    args.context = device_context{clk.context().get_executor(), &clk,
-                                  log::get(reg->drv->info().name)};
+    args.context =
+        device_context{clk.context().get_executor(), &clk, log::get(reg->drv->info().name)};
     args.services = this;
     auto made = reg->drv->make(args);  // config_error propagates: a fixture mistake
     if (made) {
@@ -48,7 +49,8 @@ bench::bench(const fixture& f, const driver_registry& registry, hilt::clock& clk
     }
     devices_.push_back(std::move(s));
   }
-  for (const auto& d : f.duts) duts_.push_back(dut{d.slot, d.name, d.module});
+  for (const auto& d : f.duts)
+    duts_.push_back(dut{d.slot, d.name, d.module});
 }
 
 bench::~bench() = default;
@@ -108,9 +110,9 @@ task<int> bench::async_safe_state(clock::duration per_device) {
   auto lg = log::get("bench");
   int unconfirmed = 0;
   // Lasers first: a module left lit is the hazard; supplies and chambers follow.
-  for (auto kind : {device_class::managed_module, device_class::switch_asic,
-                    device_class::power_supply, device_class::power_monitor,
-                    device_class::thermal_chamber}) {
+  for (auto kind :
+       {device_class::managed_module, device_class::switch_asic, device_class::power_supply,
+        device_class::power_monitor, device_class::thermal_chamber}) {
     for (auto& s : devices_) {
       if (!s.device || s.device->kind() != kind) continue;
       std::error_code ec;

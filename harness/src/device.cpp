@@ -53,9 +53,9 @@ std::string_view to_string(side s) noexcept {
 }
 
 namespace {
-constexpr std::string_view prbs_names[] = {"PRBS-31Q", "PRBS-31", "PRBS-23Q", "PRBS-23", "PRBS-15Q",
-                                           "PRBS-15",  "PRBS-13Q", "PRBS-13", "PRBS-9Q",  "PRBS-9",
-                                           "PRBS-7Q",  "PRBS-7",  "SSPRQ"};
+constexpr std::string_view prbs_names[] = {
+    "PRBS-31Q", "PRBS-31", "PRBS-23Q", "PRBS-23", "PRBS-15Q", "PRBS-15", "PRBS-13Q",
+    "PRBS-13",  "PRBS-9Q", "PRBS-9",   "PRBS-7Q", "PRBS-7",   "SSPRQ"};
 }  // namespace
 
 std::string_view to_string(prbs_pattern p) noexcept {
@@ -194,7 +194,9 @@ task<result<std::vector<monitor_reading>>> managed_module::do_read_vdm() {
 task<std::error_code> managed_module::do_activate_data_path(lane_mask, int) {
   co_return unsupported();
 }
-task<std::error_code> managed_module::do_deactivate_data_path(lane_mask) { co_return unsupported(); }
+task<std::error_code> managed_module::do_deactivate_data_path(lane_mask) {
+  co_return unsupported();
+}
 task<std::error_code> managed_module::do_safe_state() {
   // Both actions are attempted even if the first fails: a module that cannot disable Tx may still
   // go to LowPwr, which also turns its lasers off (CMIS 5.x §6.3.2: ModuleLowPwr).

@@ -2,10 +2,10 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
-#include <algorithm>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -30,7 +30,8 @@ std::string read_text_file(const std::filesystem::path& file) {
 
 std::filesystem::path default_fixture_path() {
   if (const char* env = std::getenv("HILT_FIXTURE"); env && *env) return env;
-  const std::filesystem::path src = std::filesystem::path(source_dir) / "fixtures/emulated-bench.yaml";
+  const std::filesystem::path src =
+      std::filesystem::path(source_dir) / "fixtures/emulated-bench.yaml";
   std::error_code ec;
   if (std::filesystem::exists(src, ec)) return src;
   return std::filesystem::path(data_install_dir) / "fixtures/emulated-bench.yaml";
@@ -64,12 +65,14 @@ struct checker {
         list += list.empty() ? "" : ", ";
         list += key;
       }
-      if (!ok) add(kv.first, fmt::format("unknown key '{}' in {}; expected one of: {}", k, what, list));
+      if (!ok)
+        add(kv.first, fmt::format("unknown key '{}' in {}; expected one of: {}", k, what, list));
     }
   }
 
-  std::optional<std::string> scalar(const YAML::Node& map, const char* key, const YAML::Node& parent,
-                                    bool required, std::string_view what) {
+  std::optional<std::string> scalar(const YAML::Node& map, const char* key,
+                                    const YAML::Node& parent, bool required,
+                                    std::string_view what) {
     const YAML::Node n = map[key];
     if (!n) {
       if (required) add(parent, fmt::format("{} needs '{}'", what, key));
@@ -102,10 +105,10 @@ fixture parse(const std::filesystem::path& file, const driver_registry* registry
     c.add(root, root["sequence"] ? "this is a sequence, not a fixture (it has 'sequence:')"
                                  : "a fixture needs a 'fixture:' key naming it");
   }
-  c.known_keys(root,
-               {"fixture", "description", "clock", "seed", "calibration", "emulation", "devices",
-                "duts"},
-               "a fixture");
+  c.known_keys(
+      root,
+      {"fixture", "description", "clock", "seed", "calibration", "emulation", "devices", "duts"},
+      "a fixture");
   if (auto n = c.scalar(root, "fixture", root, false, "a fixture")) f.name = *n;
   if (auto d = c.scalar(root, "description", root, false, "a fixture")) f.description = *d;
   if (auto ck = c.scalar(root, "clock", root, false, "a fixture")) {
@@ -138,8 +141,10 @@ fixture parse(const std::filesystem::path& file, const driver_registry* registry
   };
   if (auto p = policy(root, root, "a fixture")) f.calibration = *p;
   if (root["emulation"]) {
-    if (!root["emulation"].IsMap()) c.add(root["emulation"], "'emulation' must be a mapping");
-    else f.emulation = root["emulation"];
+    if (!root["emulation"].IsMap())
+      c.add(root["emulation"], "'emulation' must be a mapping");
+    else
+      f.emulation = root["emulation"];
   }
 
   const YAML::Node devs = root["devices"];
@@ -153,36 +158,41 @@ fixture parse(const std::filesystem::path& file, const driver_registry* registry
         c.add(d, "each device must be a mapping with 'name' and 'address'");
         continue;
       }
-      c.known_keys(d, {"name", "address", "options", "calibration_due", "calibration"},
-                   "a device");
+      c.known_keys(d, {"name", "address", "options", "calibration_due", "calibration"}, "a device");
       fixture::device_entry e;
       e.where = where(c.file, d);
       auto name = c.scalar(d, "name", d, true, "a device");
       auto addr = c.scalar(d, "address", d, true, "a device");
       if (name) {
         e.name = *name;
-        if (f.find_device(e.name)) c.add(d["name"], fmt::format("device '{}' is defined twice", e.name));
+        if (f.find_device(e.name))
+          c.add(d["name"], fmt::format("device '{}' is defined twice", e.name));
       }
       if (addr) {
         try {
           e.address = address::parse(*addr);
           if (registry && !registry->find(e.address.driver)) {
             std::string known;
-            for (const auto* r : registry->all()) known += (known.empty() ? "" : ", ") + r->drv->info().name;
-            c.add(d["address"], fmt::format("no driver named '{}' (registered: {}; see `hilt drivers`)",
-                                             e.address.driver, known));
+            for (const auto* r : registry->all())
+              known += (known.empty() ? "" : ", ") + r->drv->info().name;
+            c.add(d["address"],
+                  fmt::format("no driver named '{}' (registered: {}; see `hilt drivers`)",
+                              e.address.driver, known));
           }
         } catch (const config_error& err) {
           c.add(d["address"], err.message());
         }
       }
       if (d["options"]) {
-        if (!d["options"].IsMap()) c.add(d["options"], "'options' must be a mapping");
-        else e.options = d["options"];
+        if (!d["options"].IsMap())
+          c.add(d["options"], "'options' must be a mapping");
+        else
+          e.options = d["options"];
       }
       if (auto cal = c.scalar(d, "calibration_due", d, false, "a device")) {
         if (!parse_iso_date(*cal)) {
-          c.add(d["calibration_due"], fmt::format("calibration_due must be a date YYYY-MM-DD, got '{}'", *cal));
+          c.add(d["calibration_due"],
+                fmt::format("calibration_due must be a date YYYY-MM-DD, got '{}'", *cal));
         } else {
           e.calibration_due = *cal;
         }
@@ -228,7 +238,8 @@ fixture parse(const std::filesystem::path& file, const driver_registry* registry
       }
       e.name = d["name"] && d["name"].IsScalar() ? d["name"].as<std::string>()
                                                  : fmt::format("slot{}", e.slot);
-      if (!names.insert(e.name).second) c.add(d, fmt::format("DUT name '{}' is used twice", e.name));
+      if (!names.insert(e.name).second)
+        c.add(d, fmt::format("DUT name '{}' is used twice", e.name));
       if (slot && mod) f.duts.push_back(std::move(e));
     }
   }
@@ -240,7 +251,8 @@ std::pair<long, long> position(const std::string& w) {
   const auto c2 = w.rfind(':');
   const auto c1 = c2 == std::string::npos || c2 == 0 ? std::string::npos : w.rfind(':', c2 - 1);
   if (c1 == std::string::npos) return {0, 0};
-  return {std::strtol(w.c_str() + c1 + 1, nullptr, 10), std::strtol(w.c_str() + c2 + 1, nullptr, 10)};
+  return {std::strtol(w.c_str() + c1 + 1, nullptr, 10),
+          std::strtol(w.c_str() + c2 + 1, nullptr, 10)};
 }
 
 void sort_by_position(std::vector<config_error>& errors) {

@@ -1,8 +1,8 @@
 #include "hilt/runner.hpp"
 
 #include <fmt/format.h>
-#include <spdlog/spdlog.h>
 #include <pwd.h>
+#include <spdlog/spdlog.h>
 #include <unistd.h>
 
 #include <boost/asio/bind_cancellation_slot.hpp>
@@ -18,16 +18,16 @@
 #include <csignal>
 #include <cstdlib>
 #include <deque>
-#include <set>
 #include <nlohmann/json.hpp>
+#include <set>
 
 #include "hilt/bench.hpp"
 #include "hilt/db/recorder.hpp"
 #include "hilt/fixture.hpp"
 #include "hilt/log.hpp"
-#include "hilt/sequence.hpp"
 #include "hilt/seq/fixture_check.hpp"
 #include "hilt/seq/loader.hpp"
+#include "hilt/sequence.hpp"
 #include "hilt/version.hpp"
 
 namespace hilt {
@@ -38,36 +38,53 @@ namespace db = hilt::db;
 
 db::step_verdict to_db(verdict v) {
   switch (v) {
-    case verdict::pass: return db::step_verdict::pass;
-    case verdict::marginal: return db::step_verdict::marginal;
-    case verdict::fail: return db::step_verdict::fail;
-    case verdict::error: return db::step_verdict::error;
-    case verdict::skipped: return db::step_verdict::skipped;
-    case verdict::info: return db::step_verdict::done;
+    case verdict::pass:
+      return db::step_verdict::pass;
+    case verdict::marginal:
+      return db::step_verdict::marginal;
+    case verdict::fail:
+      return db::step_verdict::fail;
+    case verdict::error:
+      return db::step_verdict::error;
+    case verdict::skipped:
+      return db::step_verdict::skipped;
+    case verdict::info:
+      return db::step_verdict::done;
   }
   return db::step_verdict::error;
 }
 
 db::measurement_verdict to_db_measurement(verdict v) {
   switch (v) {
-    case verdict::pass: return db::measurement_verdict::pass;
-    case verdict::marginal: return db::measurement_verdict::marginal;
-    case verdict::fail: return db::measurement_verdict::fail;
-    case verdict::error: return db::measurement_verdict::error;
+    case verdict::pass:
+      return db::measurement_verdict::pass;
+    case verdict::marginal:
+      return db::measurement_verdict::marginal;
+    case verdict::fail:
+      return db::measurement_verdict::fail;
+    case verdict::error:
+      return db::measurement_verdict::error;
     case verdict::skipped:
-    case verdict::info: return db::measurement_verdict::info;
+    case verdict::info:
+      return db::measurement_verdict::info;
   }
   return db::measurement_verdict::info;
 }
 
 db::severity to_db(severity s) {
   switch (s) {
-    case severity::debug: return db::severity::debug;
-    case severity::info: return db::severity::info;
-    case severity::warning: return db::severity::warning;
-    case severity::alarm: return db::severity::alarm;
-    case severity::fault: return db::severity::fault;
-    case severity::error: return db::severity::error;
+    case severity::debug:
+      return db::severity::debug;
+    case severity::info:
+      return db::severity::info;
+    case severity::warning:
+      return db::severity::warning;
+    case severity::alarm:
+      return db::severity::alarm;
+    case severity::fault:
+      return db::severity::fault;
+    case severity::error:
+      return db::severity::error;
   }
   return db::severity::error;
 }
@@ -273,9 +290,7 @@ class context_impl final : public step_context {
     rs_.lg->log(lvl, "{}: {}: {}", d_.name, kind, message);
   }
 
-  const identity* dut_identity() const override {
-    return d_.identity ? &*d_.identity : nullptr;
-  }
+  const identity* dut_identity() const override { return d_.identity ? &*d_.identity : nullptr; }
 
   void set_identity(const identity& id) override {
     if (!d_.dut_id) return;  // the station has no identity of its own
@@ -379,8 +394,11 @@ task<verdict> execute_node(run_state& rs, dut_state& d, const step_node& n, cons
       // Cleanup after an interrupt: give the cleanup steps a fresh cancellation state.
       co_await asio::this_coro::reset_cancellation_state();
     }
-    rs.emit({.what = progress_event::kind::step_started, .slot = d.slot, .dut = d.name,
-             .path = path, .step = n.name});
+    rs.emit({.what = progress_event::kind::step_started,
+             .slot = d.slot,
+             .dut = d.name,
+             .path = path,
+             .step = n.name});
     out = co_await run_leaf(rs, n, ctx);
     const double t_end = rs.clk.now_seconds();
     std::optional<std::int64_t> code;
@@ -389,8 +407,13 @@ task<verdict> execute_node(run_state& rs, dut_state& d, const step_node& n, cons
     rs.lg->info("slot {} {}: {} ({}) -> {}{} ({:.3f} s)", d.slot, d.name, path, n.name,
                 to_string(out.verdict), out.message.empty() ? "" : ": " + out.message,
                 t_end - sr.started_t);
-    rs.emit({.what = progress_event::kind::step_finished, .slot = d.slot, .dut = d.name,
-             .path = path, .step = n.name, .verdict = out.verdict, .message = out.message,
+    rs.emit({.what = progress_event::kind::step_finished,
+             .slot = d.slot,
+             .dut = d.name,
+             .path = path,
+             .step = n.name,
+             .verdict = out.verdict,
+             .message = out.message,
              .duration = t_end - sr.started_t});
     if (out.verdict == verdict::error) {
       ctx.event(severity::error, "step_error",
@@ -451,13 +474,15 @@ task<verdict> run_node(run_state& rs, dut_state& d, const step_node& n, const st
     if (!b.started && b.arrived >= rs.walkers) {
       co_await b.run();
     } else if (!b.done) {
-      rs.emit({.what = progress_event::kind::message, .slot = d.slot, .dut = d.name, .path = path,
+      rs.emit({.what = progress_event::kind::message,
+               .slot = d.slot,
+               .dut = d.name,
+               .path = path,
                .step = n.name,
                .message = fmt::format("waiting at station step {} ({} of {} DUTs here)", path,
                                       b.arrived, rs.walkers)});
       co_await asio::async_initiate<const asio::use_awaitable_t<>&, void()>(
-          [&b](auto handler) { b.waiters.emplace_back(std::move(handler)); },
-          asio::use_awaitable);
+          [&b](auto handler) { b.waiters.emplace_back(std::move(handler)); }, asio::use_awaitable);
     }
     co_return skip ? verdict::skipped : b.result;
   }
@@ -496,9 +521,14 @@ task<verdict> run_nodes(run_state& rs, dut_state& d, const std::vector<step_node
     }
     if ((r == verdict::fail || r == verdict::error) && sc.stoppable) {
       switch (rs.seq.on_fail) {
-        case stop_policy::stop_dut: d.stop_main = true; break;
-        case stop_policy::stop_all: rs.stop_all = true; break;
-        case stop_policy::never: break;
+        case stop_policy::stop_dut:
+          d.stop_main = true;
+          break;
+        case stop_policy::stop_all:
+          rs.stop_all = true;
+          break;
+        case stop_policy::never:
+          break;
       }
     }
   }
@@ -523,7 +553,9 @@ task<void> run_dut(run_state& rs, dut_state& d) {
                             d.open_error ? d.open_error.message() : "not a managed module");
     rs.rec.add_event(std::move(e));
     d.overall = verdict::error;
-    rs.emit({.what = progress_event::kind::dut_finished, .slot = d.slot, .dut = d.name,
+    rs.emit({.what = progress_event::kind::dut_finished,
+             .slot = d.slot,
+             .dut = d.name,
              .verdict = verdict::error,
              .message = fmt::format("cannot open {}", d.device_name)});
     co_return;
@@ -539,7 +571,9 @@ task<void> run_dut(run_state& rs, dut_state& d) {
   d.overall = worst(d.overall, m);
   const verdict c = co_await run_nodes(rs, d, rs.seq.cleanup, cleanup, top, cleanup_ctx);
   d.overall = worst(d.overall, c);
-  rs.emit({.what = progress_event::kind::dut_finished, .slot = d.slot, .dut = d.name,
+  rs.emit({.what = progress_event::kind::dut_finished,
+           .slot = d.slot,
+           .dut = d.name,
            .verdict = d.overall});
 }
 
@@ -573,7 +607,8 @@ run_summary run_sequence(const run_options& opts, const driver_registry& registr
     throw problems.front();
   }
   std::set<int> selected;  // the DUT slots the sequence runs on (its `duts:`)
-  for (const auto& d : seq::select_duts(seq, fx)) selected.insert(d.slot);
+  for (const auto& d : seq::select_duts(seq, fx))
+    selected.insert(d.slot);
   if (fx.duts.empty()) {
     throw config_error(fx.path, "the fixture defines no DUTs ('duts:' is empty or missing)");
   }
@@ -686,15 +721,19 @@ run_summary run_sequence(const run_options& opts, const driver_registry& registr
                                   "(Ctrl-C again to skip cleanup)"
                                 : "interrupted again: safe state, then exit"});
         if (signal_count == 1) {
-          for (auto& d : duts) d->cancel.emit(asio::cancellation_type::terminal);
+          for (auto& d : duts)
+            d->cancel.emit(asio::cancellation_type::terminal);
           arm_signals();
         } else {
           asio::co_spawn(
               io,
               [&]() -> task<void> {
                 co_await b->async_safe_state();
-                rec.end_run(run_id, db::run_end{db::run_status::interrupted, false,
-                                                exit_code::interrupted, clk.now_seconds(), {}});
+                rec.end_run(run_id, db::run_end{db::run_status::interrupted,
+                                                false,
+                                                exit_code::interrupted,
+                                                clk.now_seconds(),
+                                                {}});
                 rec.close();
                 log::remove_run_log();
                 std::_Exit(exit_code::interrupted);
@@ -736,21 +775,21 @@ run_summary run_sequence(const run_options& opts, const driver_registry& registr
     if (ticker) ticker->cancel();
   };
   for (auto& d : duts) {
-    asio::co_spawn(io, run_dut(rs, *d),
-                   asio::bind_cancellation_slot(
-                       d->cancel.slot(), [&, dp = d.get()](std::exception_ptr e) {
-                         if (e) {
-                           try {
-                             std::rethrow_exception(e);
-                           } catch (const std::exception& ex) {
-                             lg->error("slot {}: harness error: {}", dp->slot, ex.what());
-                           }
-                           dp->overall = verdict::error;
-                           // It will not reach the station steps ahead: do not wait for it.
-                           if (dp->module) leave_barriers(rs);
-                         }
-                         if (--running == 0) asio::co_spawn(io, finish(), asio::detached);
-                       }));
+    asio::co_spawn(
+        io, run_dut(rs, *d),
+        asio::bind_cancellation_slot(d->cancel.slot(), [&, dp = d.get()](std::exception_ptr e) {
+          if (e) {
+            try {
+              std::rethrow_exception(e);
+            } catch (const std::exception& ex) {
+              lg->error("slot {}: harness error: {}", dp->slot, ex.what());
+            }
+            dp->overall = verdict::error;
+            // It will not reach the station steps ahead: do not wait for it.
+            if (dp->module) leave_barriers(rs);
+          }
+          if (--running == 0) asio::co_spawn(io, finish(), asio::detached);
+        }));
   }
   if (duts.empty()) asio::co_spawn(io, finish(), asio::detached);
   clk.run();

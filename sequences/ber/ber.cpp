@@ -44,11 +44,11 @@ struct prbs_link {
 };
 
 std::string patterns_text() {
-  static constexpr std::array all{prbs_pattern::prbs31q, prbs_pattern::prbs31, prbs_pattern::prbs23q,
-                                  prbs_pattern::prbs23,  prbs_pattern::prbs15q, prbs_pattern::prbs15,
-                                  prbs_pattern::prbs13q, prbs_pattern::prbs13,  prbs_pattern::prbs9q,
-                                  prbs_pattern::prbs9,   prbs_pattern::prbs7q,  prbs_pattern::prbs7,
-                                  prbs_pattern::ssprq};
+  static constexpr std::array all{
+      prbs_pattern::prbs31q, prbs_pattern::prbs31, prbs_pattern::prbs23q, prbs_pattern::prbs23,
+      prbs_pattern::prbs15q, prbs_pattern::prbs15, prbs_pattern::prbs13q, prbs_pattern::prbs13,
+      prbs_pattern::prbs9q,  prbs_pattern::prbs9,  prbs_pattern::prbs7q,  prbs_pattern::prbs7,
+      prbs_pattern::ssprq};
   std::vector<std::string> names;
   for (auto p : all)
     names.emplace_back(to_string(p));
@@ -162,8 +162,8 @@ task<step_outcome> run_gate(step_context& ctx, const ber_step::config& c, manage
 
   // 1. Lock.
   const auto lock_deadline = clk.now() + c.lock_timeout;
-  const clock::duration lock_poll = std::min<clock::duration>(std::chrono::milliseconds(100),
-                                                              c.lock_timeout);
+  const clock::duration lock_poll =
+      std::min<clock::duration>(std::chrono::milliseconds(100), c.lock_timeout);
   ctx.progress(lock_deadline, fmt::format("waiting for lock of {}", what));
   for (;;) {
     auto r = co_await m->async_prbs_read(c.side);
@@ -189,8 +189,12 @@ task<step_outcome> run_gate(step_context& ctx, const ber_step::config& c, manage
       for (auto& [l, lr] : res) {
         if (!lr.locked) unlocked.push_back(l);
         ctx.record(measurement{"prbs_lock", l, c.side, lr.locked ? 1.0 : 0.0, "",
-                               limit{.cmp = limit::comparator::eq, .low = 1, .high = 1,
-                                     .nominal = 1, .unit = "", .source = c.where}});
+                               limit{.cmp = limit::comparator::eq,
+                                     .low = 1,
+                                     .high = 1,
+                                     .nominal = 1,
+                                     .unit = "",
+                                     .source = c.where}});
       }
       const std::string msg =
           fmt::format("{}: {}: no lock on lane(s) {} within {}", describe_device(*m), what,
@@ -199,20 +203,22 @@ task<step_outcome> run_gate(step_context& ctx, const ber_step::config& c, manage
       co_return (step_outcome{verdict::fail, {}, msg});
     }
     const std::error_code ec = co_await clk.async_sleep(lock_poll, asio::use_awaitable);
-    if (ec) co_return (step_outcome{verdict::error, make_error_code(errc::cancelled),
-                                                   "ber: cancelled while waiting for lock"});
+    if (ec)
+      co_return (step_outcome{verdict::error, make_error_code(errc::cancelled),
+                              "ber: cancelled while waiting for lock"});
   }
 
   // 2. Gate: read until every lane is decided, lost, or the time is up.
   const auto gate_start = clk.now();
   const auto gate_end = gate_start + c.max_time;
-  ctx.progress(gate_end, fmt::format("BER ≤ {:g} at {:g} % on {}", c.target, 100 * c.confidence,
-                                     what));
+  ctx.progress(gate_end,
+               fmt::format("BER ≤ {:g} at {:g} % on {}", c.target, 100 * c.confidence, what));
   clock::duration next = c.poll;
   for (;;) {
     const std::error_code ec = co_await clk.async_sleep(next, asio::use_awaitable);
-    if (ec) co_return (step_outcome{verdict::error, make_error_code(errc::cancelled),
-                                                   "ber: cancelled during the gate"});
+    if (ec)
+      co_return (step_outcome{verdict::error, make_error_code(errc::cancelled),
+                              "ber: cancelled during the gate"});
     auto r = co_await m->async_prbs_read(c.side);
     if (!r) {
       co_return (device_failure(*m, fmt::format("read {}", what), r.error()));
@@ -229,8 +235,8 @@ task<step_outcome> run_gate(step_context& ctx, const ber_step::config& c, manage
         lr.lost = true;
         ctx.event(severity::alarm, "prbs_lock_lost",
                   fmt::format("{}: {} lane {} lost lock after {} in gate ({} bits, {} errors)",
-                              describe_device(*m), what, s.lane,
-                              format_duration(now - gate_start), lr.bits, lr.errors));
+                              describe_device(*m), what, s.lane, format_duration(now - gate_start),
+                              lr.bits, lr.errors));
         continue;
       }
       lr.decision = ber_stats::decide(c.target, c.confidence, lr.bits, lr.errors);
@@ -255,22 +261,26 @@ task<step_outcome> run_gate(step_context& ctx, const ber_step::config& c, manage
 
   // 3. Results per lane.
   const double gate_s = dsec(clk.now() - gate_start).count();
-  const limit ber_limit{.cmp = limit::comparator::le, .high = c.target, .unit = "",
-                        .source = c.where};
-  const limit lock_limit{.cmp = limit::comparator::eq, .low = 1, .high = 1, .nominal = 1,
-                         .unit = "", .source = c.where};
+  const limit ber_limit{
+      .cmp = limit::comparator::le, .high = c.target, .unit = "", .source = c.where};
+  const limit lock_limit{.cmp = limit::comparator::eq,
+                         .low = 1,
+                         .high = 1,
+                         .nominal = 1,
+                         .unit = "",
+                         .source = c.where};
   verdict overall = verdict::pass;
   int proven = 0, violated = 0, lost = 0, open = 0;
   for (auto& [l, lr] : res) {
     ctx.ber_counts(l, c.side, lr.bits, lr.errors, gate_s, pattern);
-    const double ber = lr.bits > 0 ? static_cast<double>(lr.errors) / static_cast<double>(lr.bits)
-                                   : std::nan("");
+    const double ber =
+        lr.bits > 0 ? static_cast<double>(lr.errors) / static_cast<double>(lr.bits) : std::nan("");
     ctx.record(measurement{"ber", l, c.side, ber, "", std::nullopt});
     const double upper = ber_stats::upper_bound(lr.bits, lr.errors, c.confidence);
     overall = worst(overall, ctx.record(measurement{"ber_upper", l, c.side, upper, "", ber_limit}));
     overall =
-        worst(overall, ctx.record(measurement{"prbs_lock", l, c.side, lr.lost ? 0.0 : 1.0, "",
-                                              lock_limit}));
+        worst(overall,
+              ctx.record(measurement{"prbs_lock", l, c.side, lr.lost ? 0.0 : 1.0, "", lock_limit}));
     if (lr.lost) {
       ++lost;
       overall = worst(overall, verdict::fail);
@@ -317,8 +327,8 @@ task<step_outcome> ber_step::run(step_context& ctx) const {
   for (int l : lanes)
     mask |= lane_mask{1} << (l - 1);
   const std::string pattern(to_string(c.pattern));
-  const std::string what = fmt::format("{} {} PRBS on lane(s) {}", to_string(c.side), pattern,
-                                       lanes_text(lanes));
+  const std::string what =
+      fmt::format("{} {} PRBS on lane(s) {}", to_string(c.side), pattern, lanes_text(lanes));
 
   const bool on = true, off = false;
   if (auto ec = co_await link.enable(c.side, mask, c.pattern, on)) {
@@ -327,11 +337,12 @@ task<step_outcome> ber_step::run(step_context& ctx) const {
   step_outcome out = co_await run_gate(ctx, c, m, lanes, what, pattern);
   // Generator and checker off again; a failure there is a device error of the step.
   if (auto ec = co_await link.enable(c.side, mask, c.pattern, off)) {
-    ctx.event(severity::warning, "prbs_disable_failed",
-              fmt::format("{}: could not switch off {}: {}", describe_device(*m), what,
-                          ec.message()),
-              ec);
-    if (out.verdict != verdict::error) co_return device_failure(*m, fmt::format("disable {}", what), ec);
+    ctx.event(
+        severity::warning, "prbs_disable_failed",
+        fmt::format("{}: could not switch off {}: {}", describe_device(*m), what, ec.message()),
+        ec);
+    if (out.verdict != verdict::error)
+      co_return device_failure(*m, fmt::format("disable {}", what), ec);
   }
   co_return out;
 }
@@ -339,8 +350,9 @@ task<step_outcome> ber_step::run(step_context& ctx) const {
 step_type ber_step_type() {
   return step_type{
       .name = "ber",
-      .summary = "bit error ratio per lane with PRBS, stopped once BER <= target is proven at a "
-                 "confidence level (Poisson) or clearly violated",
+      .summary =
+          "bit error ratio per lane with PRBS, stopped once BER <= target is proven at a "
+          "confidence level (Poisson) or clearly violated",
       .options = {"pattern", "side", "lanes", "target", "confidence", "max_time", "lock_timeout",
                   "poll"},
       .needs_dut = true,

@@ -5,9 +5,9 @@
 //     lanes: all                # all (default), 3, "1-4", [1, 2]
 //     target: 1e-12             # required: the BER to demonstrate (0 < target < 0.5)
 //     confidence: 95 %          # default 95 %; also a plain fraction (0.95)
-//     max_time: 10 min          # give up after this long in gate (default 10 min): not proven = fail
-//     lock_timeout: 10 s        # checker lock (default 10 s): no lock = fail + event
-//     poll: 1 s                 # shortest interval between counter reads (default 1 s)
+//     max_time: 10 min          # give up after this long in gate (default 10 min): not proven =
+//     fail lock_timeout: 10 s        # checker lock (default 10 s): no lock = fail + event poll: 1
+//     s                 # shortest interval between counter reads (default 1 s)
 //
 // The generator and checker are enabled together on the DUT's own module (for the media side the
 // light goes out on the module's Tx and back in on its Rx; for the host side the host echoes it).

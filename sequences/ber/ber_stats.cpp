@@ -46,11 +46,14 @@ double q_fraction(double a, double x) {
 template <class F>
 double solve_decreasing(F f, double goal, double hi) {
   double lo = 0;
-  while (f(hi) > goal) hi *= 2;
+  while (f(hi) > goal)
+    hi *= 2;
   for (int i = 0; i < 200 && hi - lo > 1e-13 * hi; ++i) {
     const double mid = 0.5 * (lo + hi);
-    if (f(mid) > goal) lo = mid;
-    else hi = mid;
+    if (f(mid) > goal)
+      lo = mid;
+    else
+      hi = mid;
   }
   return 0.5 * (lo + hi);
 }
@@ -88,8 +91,7 @@ double lower_lambda(std::uint64_t errors, double cl) {
   if (errors == 0) return 0;
   const double e = static_cast<double>(errors);
   // P(X >= E; λ) = P(E, λ) increases with λ: solve Q(E, λ) = cl (decreasing).
-  return solve_decreasing([e](double l) { return gamma_q(e, l); }, cl,
-                          e + 10 * std::sqrt(e) + 10);
+  return solve_decreasing([e](double l) { return gamma_q(e, l); }, cl, e + 10 * std::sqrt(e) + 10);
 }
 
 double required_bits(double target, double cl, std::uint64_t errors) {

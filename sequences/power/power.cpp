@@ -93,7 +93,8 @@ std::shared_ptr<const step> parse_power(parse_context& ctx, const step_spec& spe
     }
   }
   if (const auto* e = spec.options.find("channel"); e != nullptr && cfg.supply) {
-    if (auto n = ctx.read_integer(e->value, "channel", 1, 64, "the power supply's output channel")) {
+    if (auto n =
+            ctx.read_integer(e->value, "channel", 1, 64, "the power supply's output channel")) {
       cfg.supply->channel = static_cast<int>(*n);
     }
   } else if (e != nullptr && sup == nullptr) {
@@ -118,8 +119,8 @@ std::shared_ptr<const step> parse_power(parse_context& ctx, const step_spec& spe
 }
 
 struct reading {
-  std::optional<double> volts, amps, watts;               // supply
-  std::optional<double> rail_v, rail_i, rail_p;           // rail
+  std::optional<double> volts, amps, watts;      // supply
+  std::optional<double> rail_v, rail_i, rail_p;  // rail
 };
 
 }  // namespace
@@ -176,15 +177,15 @@ task<step_outcome> power_step::run(step_context& ctx) const {
   if (!max_w) {
     if (auto cm = power_class_max_w(power_class)) {
       max_w = *cm;
-      max_source = fmt::format("{}: power class {} (<= {:g} W)", describe_device(*m),
-                               power_class, *cm);
+      max_source =
+          fmt::format("{}: power class {} (<= {:g} W)", describe_device(*m), power_class, *cm);
     }
   }
   if (max_w && power_class >= 1 && power_class <= 7 && *max_w > *power_class_max_w(power_class)) {
-    ctx.event(severity::warning, "power_class_mismatch",
-              fmt::format("{}: advertised max power {:g} W exceeds power class {} ({:g} W)",
-                          describe_device(*m), *max_w, power_class,
-                          *power_class_max_w(power_class)));
+    ctx.event(
+        severity::warning, "power_class_mismatch",
+        fmt::format("{}: advertised max power {:g} W exceeds power class {} ({:g} W)",
+                    describe_device(*m), *max_w, power_class, *power_class_max_w(power_class)));
   }
   const resolved_limit user = resolve_limit(c.limit, ctx.dut_identity());
   if (!user.error.empty()) {
@@ -232,7 +233,8 @@ task<step_outcome> power_step::run(step_context& ctx) const {
     auto mons = co_await m->async_read_monitors();
     if (!mons) co_return device_failure(*m, "read monitors", mons.error());
     bool has = false;
-    for (const auto& r : mons.value()) has = has || r.name == "power" || r.name == "module_power";
+    for (const auto& r : mons.value())
+      has = has || r.name == "power" || r.name == "module_power";
     if (!has) {
       co_return step_outcome{
           verdict::error, make_error_code(errc::not_supported),
@@ -269,8 +271,8 @@ task<step_outcome> power_step::run(step_context& ctx) const {
       }
       prbs_on = true;
     } else if (s != state::prbs && prbs_on) {
-      if (auto ec = co_await m->async_prbs_configure(side::media, all_media,
-                                                     prbs_pattern::prbs31q, false, false)) {
+      if (auto ec = co_await m->async_prbs_configure(side::media, all_media, prbs_pattern::prbs31q,
+                                                     false, false)) {
         co_return device_failure(*m, "disable media PRBS", ec);
       }
       prbs_on = false;
@@ -286,14 +288,12 @@ task<step_outcome> power_step::run(step_context& ctx) const {
       auto guard = co_await ctx.async_lock(fd->supply);
       auto v = co_await supply->async_measure_voltage(fd->channel);
       if (!v) {
-        co_return device_failure(*supply,
-                                 fmt::format("measure voltage of channel {}", fd->channel),
+        co_return device_failure(*supply, fmt::format("measure voltage of channel {}", fd->channel),
                                  v.error());
       }
       auto i = co_await supply->async_measure_current(fd->channel);
       if (!i) {
-        co_return device_failure(*supply,
-                                 fmt::format("measure current of channel {}", fd->channel),
+        co_return device_failure(*supply, fmt::format("measure current of channel {}", fd->channel),
                                  i.error());
       }
       rd.volts = v.value();
@@ -324,11 +324,12 @@ task<step_outcome> power_step::run(step_context& ctx) const {
     }
     std::optional<limit> own;
     if (s == state::low_power) {
-      own = limit{.cmp = limit::comparator::le, .high = cmis_low_power_max_w, .unit = "W",
+      own = limit{.cmp = limit::comparator::le,
+                  .high = cmis_low_power_max_w,
+                  .unit = "W",
                   .source = "CMIS 5.x: ModuleLowPwr draws at most 1.5 W"};
     } else if (max_w) {
-      own = limit{.cmp = limit::comparator::le, .high = *max_w, .unit = "W",
-                  .source = max_source};
+      own = limit{.cmp = limit::comparator::le, .high = *max_w, .unit = "W", .source = max_source};
     }
     const verdict v = ctx.record(measurement{"power." + sname, -1, side::none, *p, "W", own});
     overall = worst(overall, v == verdict::info ? verdict::pass : v);
@@ -358,8 +359,9 @@ task<step_outcome> power_step::run(step_context& ctx) const {
 step_type power_step_type() {
   return step_type{
       .name = "power",
-      .summary = "DUT power draw per module state (supply V x I, PMBus rail), judged against the "
-                 "module's advertised maximum and power class",
+      .summary =
+          "DUT power draw per module state (supply V x I, PMBus rail), judged against the "
+          "module's advertised maximum and power class",
       .options = {"states", "supply", "channel", "rail", "settle", "limit", "limit_ref"},
       .needs_dut = true,
       .children_key = {},

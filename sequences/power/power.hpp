@@ -45,8 +45,8 @@ class power_step final : public step, public needs_devices {
   };
   struct config {
     std::vector<state> states{state::high_power};
-    std::optional<feed> supply;     // one feed for every DUT
-    std::map<int, feed> per_slot;   // or one per slot
+    std::optional<feed> supply;    // one feed for every DUT
+    std::map<int, feed> per_slot;  // or one per slot
     std::string supply_where;
     std::string rail;
     std::string rail_where;

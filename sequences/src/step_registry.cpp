@@ -4,22 +4,22 @@
 
 #include <stdexcept>
 
+#include "ber/ber.hpp"
 #include "group/group.hpp"
 #include "identify/identify.hpp"
 #include "log/log.hpp"
 #include "low_power/low_power.hpp"
 #include "measure/measure.hpp"
+#include "power/power.hpp"
 #include "power_up/power_up.hpp"
 #include "prompt/prompt.hpp"
 #include "repeat/repeat.hpp"
 #include "set/set.hpp"
 #include "sweep/sweep.hpp"
+#include "thermal_soak/thermal_soak.hpp"
 #include "tx_disable/tx_disable.hpp"
 #include "wait/wait.hpp"
 #include "wait_until/wait_until.hpp"
-#include "ber/ber.hpp"
-#include "power/power.hpp"
-#include "thermal_soak/thermal_soak.hpp"
 
 namespace hilt::seq {
 

@@ -60,12 +60,18 @@ namespace {
 
 std::string_view phase_name(soak_controller::phase p) {
   switch (p) {
-    case soak_controller::phase::starting: return "starting";
-    case soak_controller::phase::ramp: return "ramp";
-    case soak_controller::phase::stabilize: return "stabilize";
-    case soak_controller::phase::dwell: return "dwell";
-    case soak_controller::phase::done: return "done";
-    case soak_controller::phase::failed: return "failed";
+    case soak_controller::phase::starting:
+      return "starting";
+    case soak_controller::phase::ramp:
+      return "ramp";
+    case soak_controller::phase::stabilize:
+      return "stabilize";
+    case soak_controller::phase::dwell:
+      return "dwell";
+    case soak_controller::phase::done:
+      return "done";
+    case soak_controller::phase::failed:
+      return "failed";
   }
   return "?";
 }
@@ -140,11 +146,11 @@ task<void> drive(std::shared_ptr<soak_controller> c, thermal_soak_step::config c
           stable = std::fabs(*t - target) <= cfg.stable_within ? stable + check : clock::duration{};
           if (stable >= cfg.stable_for) break;
           if (clk->now() >= deadline) {
-            fail(fmt::format("{}: not stable within ±{:g} C of {:g} C for {} after {} (at "
-                             "{:.1f} C)",
-                             describe_device(*chamber), cfg.stable_within, target,
-                             format_duration(cfg.stable_for), format_duration(cfg.stable_timeout),
-                             *t));
+            fail(fmt::format(
+                "{}: not stable within ±{:g} C of {:g} C for {} after {} (at "
+                "{:.1f} C)",
+                describe_device(*chamber), cfg.stable_within, target,
+                format_duration(cfg.stable_for), format_duration(cfg.stable_timeout), *t));
             co_return;
           }
           if (!co_await sleep(check)) co_return;
@@ -228,8 +234,9 @@ std::shared_ptr<const step> parse_soak(parse_context& ctx, const step_spec& spec
                                      "a list of { ramp_to: 85 C, rate: 2 C/min } and "
                                      "{ dwell: 1000 h }")) {
     if (!e->value.IsSequence() || e->value.size() == 0) {
-      ctx.error(e->value, "profile: expected a non-empty list of { ramp_to: T, rate: R } and "
-                          "{ dwell: D }");
+      ctx.error(e->value,
+                "profile: expected a non-empty list of { ramp_to: T, rate: R } and "
+                "{ dwell: D }");
     } else {
       for (const auto& item : e->value) {
         yaml_map m(ctx, item, "a profile segment");
@@ -240,8 +247,9 @@ std::shared_ptr<const step> parse_soak(parse_context& ctx, const step_spec& spec
         const auto* rt = m.find("ramp_to");
         const auto* dw = m.find("dwell");
         if ((rt == nullptr) == (dw == nullptr)) {
-          ctx.error(item, "profile: each segment is either { ramp_to: T[, rate: R] } or "
-                          "{ dwell: D }");
+          ctx.error(item,
+                    "profile: each segment is either { ramp_to: T[, rate: R] } or "
+                    "{ dwell: D }");
           continue;
         }
         if (rt != nullptr) {
@@ -411,7 +419,8 @@ task<step_outcome> thermal_soak_step::run(step_context& ctx) const {
   std::string abort_msg;
   int seen = 0;
   while (abort_msg.empty()) {
-    while (ctl->generation == seen) co_await ctl->async_changed();
+    while (ctl->generation == seen)
+      co_await ctl->async_changed();
     seen = ctl->generation;
     const phase p = ctl->now;
     if (p == phase::done) break;
@@ -419,13 +428,13 @@ task<step_outcome> thermal_soak_step::run(step_context& ctx) const {
       ctx.event(severity::fault, "soak_abort", ctl->message);
       co_return step_outcome{verdict::fail, {}, fmt::format("soak aborted: {}", ctl->message)};
     }
-    ctx.event(severity::info, "soak_phase",
-              fmt::format("cycle {} of {}, segment {}: {}{}", ctl->cycle, c.cycles, ctl->segment,
-                          phase_name(p),
-                          p == phase::dwell ? fmt::format(" {} at {:g} C",
-                                                          format_duration(ctl->dwell),
-                                                          ctl->setpoint)
-                                            : fmt::format(" to {:g} C", ctl->setpoint)));
+    ctx.event(
+        severity::info, "soak_phase",
+        fmt::format("cycle {} of {}, segment {}: {}{}", ctl->cycle, c.cycles, ctl->segment,
+                    phase_name(p),
+                    p == phase::dwell
+                        ? fmt::format(" {} at {:g} C", format_duration(ctl->dwell), ctl->setpoint)
+                        : fmt::format(" to {:g} C", ctl->setpoint)));
     if (p != phase::dwell) continue;
     const auto start = ctl->dwell_start;
     const long long n = ctl->dwell / c.interval;
@@ -478,8 +487,8 @@ task<step_outcome> thermal_soak_step::run(step_context& ctx) const {
           if (out && !s.outside) {
             ++s.excursions;
             ctx.event(severity::alarm, "soak_limit_excursion",
-                      fmt::format("{} lane {} = {:.4g} {} outside its limit ({})", rd.name,
-                                  rd.lane, v, unit, lim->second.source));
+                      fmt::format("{} lane {} = {:.4g} {} outside its limit ({})", rd.name, rd.lane,
+                                  v, unit, lim->second.source));
           } else if (!out && s.outside) {
             ctx.event(severity::info, "soak_limit_recovered",
                       fmt::format("{} lane {} = {:.4g} {} back within its limit", rd.name, rd.lane,
@@ -496,37 +505,39 @@ task<step_outcome> thermal_soak_step::run(step_context& ctx) const {
   for (const auto& [key, s] : tracked) {
     const auto& [name, lane] = key;
     if (c.limits.contains(name)) {
-      const limit l{.cmp = limit::comparator::le, .high = c.max_flaps, .unit = "",
-                    .source = c.where};
+      const limit l{
+          .cmp = limit::comparator::le, .high = c.max_flaps, .unit = "", .source = c.where};
       overall = worst(overall, ctx.record(measurement{"excursions." + name, lane, side::none,
                                                       static_cast<double>(s.excursions), "", l}));
     }
     if (auto d = c.max_drift.find(name); d != c.max_drift.end()) {
       const double hours = (s.t_last - s.t_first) / 3600.0;
       const double per_h = hours > 0 ? std::fabs(s.last - s.first) / hours : 0;
-      const limit l{.cmp = limit::comparator::le, .high = d->second,
-                    .unit = in_db(name) ? "dB" : std::string(base_unit(find_monitor(name)
-                                                                            ->dimensions[0])),
-                    .source = c.where};
+      const limit l{
+          .cmp = limit::comparator::le,
+          .high = d->second,
+          .unit = in_db(name) ? "dB" : std::string(base_unit(find_monitor(name)->dimensions[0])),
+          .source = c.where};
       overall = worst(overall, ctx.record(measurement{"drift_per_h." + name, lane, side::none,
                                                       per_h, l.unit + "/h", l}));
     }
   }
-  ctx.record(measurement{"soak_samples", -1, side::none, static_cast<double>(instants), "",
-                         std::nullopt});
+  ctx.record(
+      measurement{"soak_samples", -1, side::none, static_cast<double>(instants), "", std::nullopt});
   if (!abort_msg.empty()) {
     ctx.event(severity::fault, "soak_abort", abort_msg);
     co_return step_outcome{verdict::fail, {}, abort_msg};
   }
-  co_return step_outcome{overall, {},
-                         fmt::format("{} sample instants over {} cycle(s)", instants, c.cycles)};
+  co_return step_outcome{
+      overall, {}, fmt::format("{} sample instants over {} cycle(s)", instants, c.cycles)};
 }
 
 step_type thermal_soak_step_type() {
   return step_type{
       .name = "thermal_soak",
-      .summary = "a chamber profile of ramps and dwells (cycles) with every DUT monitor sampled "
-                 "at an interval, limits over time and abort criteria",
+      .summary =
+          "a chamber profile of ramps and dwells (cycles) with every DUT monitor sampled "
+          "at an interval, limits over time and abort criteria",
       .options = {"chamber", "profile", "cycles", "interval", "stabilize", "abort", "limits",
                   "max_flaps", "max_drift"},
       .needs_dut = true,

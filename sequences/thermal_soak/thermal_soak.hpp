@@ -3,15 +3,16 @@
 //   - step: thermal_soak
 //     chamber: chamber1                    # required: a fixture thermal chamber
 //     profile:                             # required, run in order, `cycles` times
-//       - { ramp_to: 85 C, rate: 2 C/min } # set point moved at `rate` (C/min or C/h); no rate: at once
+//       - { ramp_to: 85 C, rate: 2 C/min } # set point moved at `rate` (C/min or C/h); no rate: at
+//       once
 //       - { dwell: 1000 h }                # hold; samples are taken only in dwells
 //     cycles: 1                            # default 1
 //     interval: 10 min                     # sample period in dwells (default 10 min)
 //     stabilize: { within: 1 C, for: 5 min, timeout: 4 h }   # after each ramp (these defaults)
 //     abort: { temperature: 95 C, chamber: 100 C }          # DUT case / chamber air, optional
 //     limits: { temperature: { max: 80 C } }                 # per monitor, judged at every sample
-//     max_flaps: 0                         # limit excursions allowed per monitor and lane (default 0)
-//     max_drift: { tx_power: 0.01 dB }     # per hour, first to last sample (tx/rx power in dB)
+//     max_flaps: 0                         # limit excursions allowed per monitor and lane (default
+//     0) max_drift: { tx_power: 0.01 dB }     # per hour, first to last sample (tx/rx power in dB)
 //
 // Design (the chamber is a station resource): the step runs per DUT, and the first DUT to start it
 // creates one controller per chamber that alone drives the chamber through the profile (holding
@@ -59,9 +60,9 @@ class thermal_soak_step final : public step, public needs_devices {
     clock::duration stable_for = std::chrono::minutes(5);
     clock::duration stable_timeout = std::chrono::hours(4);
     std::optional<double> abort_dut_c, abort_chamber_c;
-    std::map<std::string, limit> limits;        // monitor -> limit (base units; tx/rx power dBm)
+    std::map<std::string, limit> limits;  // monitor -> limit (base units; tx/rx power dBm)
     int max_flaps = 0;
-    std::map<std::string, double> max_drift;    // monitor -> per hour (dB for tx/rx power)
+    std::map<std::string, double> max_drift;  // monitor -> per hour (dB for tx/rx power)
     std::string where;
   };
 

@@ -27,11 +27,13 @@ TEST(Cli, VersionAndHelp) {
   EXPECT_EQ(first_line(r.out), "hilt 0.1.0");
   r = run_hilt({"--help"});
   EXPECT_EQ(r.exit_code, 0);
-  for (const char* sub : {"drivers", "validate", "devices", "run", "runs", "show", "eeprom", "emulate"}) {
+  for (const char* sub :
+       {"drivers", "validate", "devices", "run", "runs", "show", "eeprom", "emulate"}) {
     EXPECT_NE(r.out.find(sub), std::string::npos) << sub;
   }
   EXPECT_NE(r.out.find("130  interrupted"), std::string::npos);
-  for (const char* sub : {"drivers", "validate", "devices", "run", "runs", "show", "eeprom", "emulate"}) {
+  for (const char* sub :
+       {"drivers", "validate", "devices", "run", "runs", "show", "eeprom", "emulate"}) {
     r = run_hilt({sub, "--help"});
     EXPECT_EQ(r.exit_code, 0) << sub;
     EXPECT_NE(r.out.find("Usage:"), std::string::npos) << sub;

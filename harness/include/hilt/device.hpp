@@ -131,7 +131,18 @@ std::string_view to_string(module_state s) noexcept;
 
 // PRBS test patterns (CMIS 5.x Table 8-115 names; the "Q" variants are PAM4 Gray-coded).
 enum class prbs_pattern {
-  prbs31q, prbs31, prbs23q, prbs23, prbs15q, prbs15, prbs13q, prbs13, prbs9q, prbs9, prbs7q, prbs7,
+  prbs31q,
+  prbs31,
+  prbs23q,
+  prbs23,
+  prbs15q,
+  prbs15,
+  prbs13q,
+  prbs13,
+  prbs9q,
+  prbs9,
+  prbs7q,
+  prbs7,
   ssprq
 };
 std::string_view to_string(prbs_pattern p) noexcept;  // "PRBS-31Q", ..., "SSPRQ"
@@ -140,13 +151,13 @@ std::optional<prbs_pattern> parse_prbs_pattern(std::string_view s) noexcept;
 
 // One lane of a PRBS checker, as read by async_prbs_read().
 struct prbs_lane_status {
-  int lane = 0;                     // 1-based
+  int lane = 0;  // 1-based
   hilt::side side = side::media;
-  bool locked = false;              // the checker is in lock now
-  bool lost_lock = false;           // lock was lost (or never gained) since the previous read
-  std::uint64_t bits = 0;           // bits compared since the checker was enabled or reset
-  std::uint64_t errors = 0;         // bit errors among them
-  double ber = 0;                   // the device's own BER figure (errors / bits when it has none)
+  bool locked = false;       // the checker is in lock now
+  bool lost_lock = false;    // lock was lost (or never gained) since the previous read
+  std::uint64_t bits = 0;    // bits compared since the checker was enabled or reset
+  std::uint64_t errors = 0;  // bit errors among them
+  double ber = 0;            // the device's own BER figure (errors / bits when it has none)
 };
 
 // A managed optical module (pluggable, CPO optical engine, external laser source).

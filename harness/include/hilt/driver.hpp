@@ -31,7 +31,7 @@ inline constexpr int plugin_abi_version = 1;
 class i2c_bus;
 
 struct driver_info {
-  std::string name;         // the DRIVER part of an address
+  std::string name;  // the DRIVER part of an address
   std::string version;
   std::string description;  // one line
   std::vector<device_class> classes;
@@ -45,7 +45,7 @@ class bench_services {
   // An I2C bus by transport and name: ("emu-i2c", "port1") or ("i2c-dev", "/dev/i2c-3").
   // Completes with errc::device_not_found and a message when there is none.
   virtual result<std::shared_ptr<i2c_bus>> i2c(std::string_view transport,
-                                                 std::string_view name) = 0;
+                                               std::string_view name) = 0;
   // An emulated TCP instrument by transport and name: ("emu-tcp", "psu1") -> the loopback
   // endpoint its emulator listens on. Completes with errc::device_not_found (and a log line) when
   // there is none. Real instruments are addressed as tcp:HOST:PORT and need no service.
@@ -134,11 +134,11 @@ class plugin_registrar {
 
 // In exactly one source file of a plugin:  HILT_PLUGIN(my_register_function)
 // where `void my_register_function(hilt::plugin_registrar&)` adds the plugin's drivers.
-#define HILT_PLUGIN(register_fn)                                                          \
-  extern "C" __attribute__((visibility("default"))) int hilt_plugin_abi_version() {      \
-    return ::hilt::plugin_abi_version;                                                    \
-  }                                                                                       \
-  extern "C" __attribute__((visibility("default"))) void hilt_plugin_register(           \
-      ::hilt::plugin_registrar& r) {                                                      \
-    register_fn(r);                                                                       \
+#define HILT_PLUGIN(register_fn)                                                    \
+  extern "C" __attribute__((visibility("default"))) int hilt_plugin_abi_version() { \
+    return ::hilt::plugin_abi_version;                                              \
+  }                                                                                 \
+  extern "C" __attribute__((visibility("default"))) void hilt_plugin_register(      \
+      ::hilt::plugin_registrar& r) {                                                \
+    register_fn(r);                                                                 \
   }

@@ -40,9 +40,9 @@ struct fixture {
     std::string name;
     hilt::address address;
     YAML::Node options;
-    std::string calibration_due;  // ISO date or empty
+    std::string calibration_due;                    // ISO date or empty
     std::optional<calibration_policy> calibration;  // overrides the fixture's policy
-    std::string where;            // file:line:col of the entry
+    std::string where;                              // file:line:col of the entry
   };
   struct dut_entry {
     int slot = 0;

@@ -66,7 +66,7 @@ class step_context {
   virtual spdlog::logger& log() = 0;
   // The DUT this step runs for; nullptr for a station step.
   virtual managed_module* module() = 0;
-  virtual int slot() const = 0;                  // DUT slot, 0 for station steps
+  virtual int slot() const = 0;  // DUT slot, 0 for station steps
   virtual const std::string& dut_name() const = 0;
   // Any device of the bench by fixture name (instruments, chambers); nullptr if absent.
   virtual device* find_device(std::string_view name) = 0;
@@ -81,8 +81,8 @@ class step_context {
   virtual void set_identity(const identity& id) = 0;
   // Raw BER counts of one lane over a gate (the ber step): bits compared and errors among them,
   // the gate in harness seconds and the pattern ("PRBS-31Q"). Default: not stored.
-  virtual void ber_counts(int lane, side s, std::uint64_t bits, std::uint64_t errors,
-                          double gate_s, std::string_view pattern) {
+  virtual void ber_counts(int lane, side s, std::uint64_t bits, std::uint64_t errors, double gate_s,
+                          std::string_view pattern) {
     (void)lane, (void)s, (void)bits, (void)errors, (void)gate_s, (void)pattern;
   }
   // The identity last reported with set_identity() for this DUT; nullptr before that, and for a

@@ -191,10 +191,10 @@ TEST(StepRegistry, CustomTypesPlugIn) {
         return std::make_shared<beep_step>();
       },
   });
-  EXPECT_EQ(registry.names(),
-            (std::vector<std::string>{"beep", "ber", "group", "identify", "log", "low_power",
-                                      "measure", "power", "power_up", "prompt", "repeat", "set", "sweep", "thermal_soak",
-                                      "tx_disable", "wait", "wait_until"}));
+  EXPECT_EQ(registry.names(), (std::vector<std::string>{
+                                  "beep", "ber", "group", "identify", "log", "low_power", "measure",
+                                  "power", "power_up", "prompt", "repeat", "set", "sweep",
+                                  "thermal_soak", "tx_disable", "wait", "wait_until"}));
   EXPECT_THROW(registry.add(step_type{.name = "beep", .parse = registry.find("beep")->parse}),
                std::logic_error);
 

@@ -63,7 +63,7 @@ class prbs_module final : public managed_module {
   std::string_view driver_name() const noexcept override { return "fake"; }
   int lane_count() const noexcept override { return 4; }
 
-  double rate = 1e11;  // bits per second per lane
+  double rate = 1e11;         // bits per second per lane
   std::map<int, double> ber;  // per lane, default 0
   clock::duration lock_after = std::chrono::milliseconds(300);
   std::optional<clock::duration> lose_lock_after;  // lane 2 loses lock this long after enable
@@ -72,8 +72,10 @@ class prbs_module final : public managed_module {
   std::vector<std::string> calls;
   std::vector<monitor_reading> monitors;
   std::function<std::vector<monitor_reading>()> monitors_fn;
-  identity id{"ACME", "QDD-400G-DR4", "SN1", "1.0", "A",
-              {{"max_power_w", "10.00"}, {"power_class", "5"}, {"applications", "11/1c 8x4"}}};
+  identity id{
+      "ACME", "QDD-400G-DR4",
+      "SN1",  "1.0",
+      "A",    {{"max_power_w", "10.00"}, {"power_class", "5"}, {"applications", "11/1c 8x4"}}};
   module_state state = module_state::ready;
 
  protected:
@@ -92,10 +94,10 @@ class prbs_module final : public managed_module {
     if (monitors_fn) co_return monitors_fn();
     co_return monitors;
   }
-  task<std::error_code> do_prbs_configure(hilt::side s, lane_mask lanes, prbs_pattern p,
-                                          bool gen, bool chk) override {
-    calls.push_back(fmt::format("prbs {} 0x{:x} {} {} {}", to_string(s), lanes, to_string(p), gen,
-                                chk));
+  task<std::error_code> do_prbs_configure(hilt::side s, lane_mask lanes, prbs_pattern p, bool gen,
+                                          bool chk) override {
+    calls.push_back(
+        fmt::format("prbs {} 0x{:x} {} {} {}", to_string(s), lanes, to_string(p), gen, chk));
     if (configure_error) co_return configure_error;
     enabled_ = chk ? lanes : 0;
     since_ = context().clock->now();
@@ -145,7 +147,8 @@ struct ber_row {
 // A context that keeps samples and BER counts too.
 class meas_context final : public step_context {
  public:
-  meas_context(hilt::clock& c, managed_module* m, int slot = 1) : clock_(c), module_(m), slot_(slot) {
+  meas_context(hilt::clock& c, managed_module* m, int slot = 1)
+      : clock_(c), module_(m), slot_(slot) {
     logger_ = std::make_shared<spdlog::logger>(
         "t", std::make_shared<spdlog::sinks::ostream_sink_mt>(log_text));
   }
@@ -212,8 +215,8 @@ class meas_context final : public step_context {
 struct rig {
   asio::io_context io;
   hilt::clock clk{io, clock_mode::virtual_time};
-  std::shared_ptr<spdlog::logger> lg =
-      std::make_shared<spdlog::logger>("dev", std::make_shared<spdlog::sinks::ostream_sink_mt>(sink));
+  std::shared_ptr<spdlog::logger> lg = std::make_shared<spdlog::logger>(
+      "dev", std::make_shared<spdlog::sinks::ostream_sink_mt>(sink));
   std::ostringstream sink;
   device_context dctx() { return device_context{io.get_executor(), &clk, lg}; }
 };
@@ -253,7 +256,8 @@ TEST(BerStep, ClearViolationStopsEarlyAndFailsTheLane) {
   prbs_module m(r.dctx());
   m.ber[3] = 1e-9;
   meas_context ctx(r.clk, &m);
-  auto s = load_step("  - { step: ber, target: 1e-12, lanes: [1, 3], side: host, max_time: 1 h }\n");
+  auto s =
+      load_step("  - { step: ber, target: 1e-12, lanes: [1, 3], side: host, max_time: 1 h }\n");
   const auto out = run_step(*s, ctx, r.clk);
   EXPECT_EQ(out.verdict, verdict::fail);
   EXPECT_NE(out.message.find("violated on 1"), std::string::npos) << out.message;
@@ -270,8 +274,7 @@ TEST(BerStep, NotProvenWithinMaxTimeFails) {
   auto s = load_step("  - { step: ber, target: 1e-15, lanes: 1, max_time: 1 min }\n");
   const auto out = run_step(*s, ctx, r.clk);
   EXPECT_EQ(out.verdict, verdict::fail);
-  EXPECT_NE(out.message.find("not proven within max_time on 1"), std::string::npos)
-      << out.message;
+  EXPECT_NE(out.message.find("not proven within max_time on 1"), std::string::npos) << out.message;
 }
 
 TEST(BerStep, NoLockAndLossOfLockAreEventsAndFailures) {
@@ -421,9 +424,8 @@ TEST(ThermalSoak, EveryDutTakesExactlyTheConfiguredSamples) {
   for (int i = 0; i < 3; ++i) {
     mods.push_back(std::make_unique<prbs_module>(r.dctx()));
     mods.back()->monitors_fn = [&ch] {
-      return std::vector<monitor_reading>{
-          {"temperature", -1, side::none, ch.temperature + 2, "C"},
-          {"tx_power", 1, side::media, 1.0, "dBm"}};
+      return std::vector<monitor_reading>{{"temperature", -1, side::none, ch.temperature + 2, "C"},
+                                          {"tx_power", 1, side::media, 1.0, "dBm"}};
     };
     ctxs.push_back(std::make_unique<meas_context>(r.clk, mods.back().get(), i + 1));
     ctxs.back()->devices["chamber"] = &ch;
@@ -461,7 +463,8 @@ TEST(ThermalSoak, AbortsOnDutTemperatureAndOnAnUnstableChamber) {
     ch.ramp_c_per_min = 5;
     prbs_module m(r.dctx());
     m.monitors_fn = [&ch] {
-      return std::vector<monitor_reading>{{"temperature", -1, side::none, ch.temperature + 20, "C"}};
+      return std::vector<monitor_reading>{
+          {"temperature", -1, side::none, ch.temperature + 20, "C"}};
     };
     meas_context ctx(r.clk, &m);
     ctx.devices["chamber"] = &ch;
