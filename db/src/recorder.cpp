@@ -12,6 +12,7 @@
 #include <thread>
 #include <tuple>
 #include <unordered_map>
+#include <unordered_set>
 #include <utility>
 #include <variant>
 #include <vector>
@@ -291,6 +292,22 @@ struct recorder::impl {
   std::int64_t next_run = 1, next_device = 1, next_dut = 1, next_step = 1, next_measurement = 1,
                next_event = 1, next_metric = 1;
   std::unordered_map<std::string, metric_entry, string_hash, std::equal_to<>> metrics;
+
+  // Resuming by replay (begin_replay): the rows of the run the database already holds, in id
+  // order, handed back instead of being queued again.
+  struct replay_list {
+    std::vector<std::int64_t> ids;
+    std::size_t next = 0;
+    // The committed id for the next replayed row, or nullopt once the committed rows are used up.
+    std::optional<std::int64_t> take() {
+      if (next >= ids.size()) return std::nullopt;
+      return ids[next++];
+    }
+  };
+  replay_list replay_devices, replay_duts, replay_steps, replay_measurements, replay_events;
+  std::unordered_set<std::int64_t> replay_ended_steps;  // committed with their end
+  std::uint64_t replay_ber = 0;      // committed ber_counts rows still to be matched
+  std::uint64_t replay_samples = 0;  // committed samples still to be matched
 
   // ---- writer-only state
   std::vector<op> batch_ops;
@@ -916,6 +933,7 @@ std::int64_t recorder::add_run_device(run_device_record device) {
   std::unique_lock lock(impl_->mutex);
   impl_->check_open();
   impl_->wait_for_room(lock);
+  if (auto id = impl_->replay_devices.take()) return *id;
   const std::int64_t id = impl_->next_device++;
   impl_->push(lock, op_add_device{id, std::move(device)});
   return id;
@@ -926,6 +944,7 @@ std::int64_t recorder::add_dut(dut_record dut) {
   std::unique_lock lock(impl_->mutex);
   impl_->check_open();
   impl_->wait_for_room(lock);
+  if (auto id = impl_->replay_duts.take()) return *id;
   const std::int64_t id = impl_->next_dut++;
   impl_->push(lock, op_add_dut{id, std::move(dut)});
   return id;
@@ -952,6 +971,7 @@ std::int64_t recorder::begin_step(step_record step) {
   std::unique_lock lock(impl_->mutex);
   impl_->check_open();
   impl_->wait_for_room(lock);
+  if (auto id = impl_->replay_steps.take()) return *id;
   const std::int64_t id = impl_->next_step++;
   impl_->push(lock, op_begin_step{id, std::move(step)});
   return id;
@@ -963,6 +983,8 @@ void recorder::end_step(std::int64_t step_id, step_verdict verdict, double ended
                   utc_timestamp(), error_code, std::string(error_message)};
   std::unique_lock lock(impl_->mutex);
   impl_->check_open();
+  // Replayed, and its end already committed: keep the original end (its wall-clock stamp).
+  if (impl_->replay_ended_steps.erase(step_id) > 0) return;
   impl_->wait_for_room(lock);
   impl_->push(lock, std::move(end));
 }
@@ -971,6 +993,7 @@ std::int64_t recorder::add_measurement(measurement_record measurement) {
   std::unique_lock lock(impl_->mutex);
   impl_->check_open();
   impl_->wait_for_room(lock);
+  if (auto id = impl_->replay_measurements.take()) return *id;
   const std::int64_t id = impl_->next_measurement++;
   impl_->push(lock, op_measurement{id, std::move(measurement)});
   return id;
@@ -985,6 +1008,10 @@ void recorder::add_ber_counts(ber_record counts) {
   check_json(impl_->db.path(), "fec_histogram_json", counts.fec_histogram_json);
   std::unique_lock lock(impl_->mutex);
   impl_->check_open();
+  if (impl_->replay_ber > 0) {
+    --impl_->replay_ber;
+    return;
+  }
   impl_->wait_for_room(lock);
   impl_->push(lock, op_ber{std::move(counts)});
 }
@@ -994,9 +1021,92 @@ std::int64_t recorder::add_event(event_record event) {
   std::unique_lock lock(impl_->mutex);
   impl_->check_open();
   impl_->wait_for_room(lock);
+  if (auto id = impl_->replay_events.take()) return *id;
   const std::int64_t id = impl_->next_event++;
   impl_->push(lock, op_event{id, std::move(event)});
   return id;
+}
+
+replay_summary recorder::begin_replay(std::int64_t run_id, event_record resumed,
+                                      std::vector<event_record> preamble) {
+  impl& s = *impl_;
+  replay_summary out;
+  // Read through a connection of our own: the writer's belongs to the writer thread.
+  database rd(s.db.path(), open_options{.mode = open_mode::read_only});
+  auto ids = [&](const std::string& sql) {
+    std::vector<std::int64_t> v;
+    statement q(rd, sql);
+    q.bind(1, run_id);
+    while (q.step())
+      v.push_back(q.column_int64(0));
+    out.rows += v.size();
+    return v;
+  };
+  auto count = [&](const std::string& sql) {
+    statement q(rd, sql);
+    q.bind(1, run_id);
+    q.step();
+    const auto n = static_cast<std::uint64_t>(q.column_int64(0));
+    out.rows += n;
+    return n;
+  };
+  auto devices = ids("SELECT id FROM run_devices WHERE run_id = ?1 ORDER BY id");
+  auto duts = ids("SELECT id FROM duts WHERE run_id = ?1 ORDER BY id");
+  auto steps = ids("SELECT id FROM steps WHERE run_id = ?1 ORDER BY id");
+  auto ended = ids("SELECT id FROM steps WHERE run_id = ?1 AND ended_t IS NOT NULL");
+  out.rows -= ended.size();
+  auto measurements = ids("SELECT id FROM measurements WHERE run_id = ?1 ORDER BY id");
+  // Earlier resumptions' own events are not part of the replayed stream.
+  auto events = ids(
+      "SELECT id FROM events WHERE run_id = ?1 AND kind NOT IN ('run_resumed', "
+      "'calibration_overdue') ORDER BY id");
+  const auto ber = count("SELECT COUNT(*) FROM ber_counts WHERE run_id = ?1");
+  out.samples = count("SELECT COUNT(*) FROM samples WHERE run_id = ?1");
+  {
+    statement q(rd,
+                "SELECT MAX(t) FROM (SELECT MAX(t) AS t FROM samples WHERE run_id = ?1 "
+                "UNION ALL SELECT MAX(COALESCE(ended_t, started_t)) FROM steps WHERE run_id = ?1 "
+                "UNION ALL SELECT MAX(t) FROM events WHERE run_id = ?1)");
+    q.bind(1, run_id);
+    if (q.step() && !q.is_null(0)) out.last_t = q.column_double(0);
+  }
+
+  std::unique_lock lock(s.mutex);
+  s.check_open();
+  s.replay_devices = {std::move(devices), 0};
+  s.replay_duts = {std::move(duts), 0};
+  s.replay_steps = {std::move(steps), 0};
+  s.replay_measurements = {std::move(measurements), 0};
+  s.replay_events = {std::move(events), 0};
+  s.replay_ended_steps = {ended.begin(), ended.end()};
+  s.replay_ber = ber;
+  s.replay_samples = out.samples;
+  resumed.run_id = run_id;
+  resumed.kind = "run_resumed";
+  resumed.wall = now_if_empty(std::move(resumed.wall));
+  if (resumed.t < out.last_t) resumed.t = out.last_t;
+  s.wait_for_room(lock);
+  const double t = resumed.t;
+  s.push(lock, op_event{s.next_event++, std::move(resumed)});
+  for (auto& e : preamble) {
+    e.run_id = run_id;
+    e.t = t;
+    e.wall = now_if_empty(std::move(e.wall));
+    s.wait_for_room(lock);
+    s.push(lock, op_event{s.next_event++, std::move(e)});
+  }
+  return out;
+}
+
+bool recorder::replaying() const {
+  std::lock_guard lock(impl_->mutex);
+  const impl& s = *impl_;
+  return s.replay_devices.next < s.replay_devices.ids.size() ||
+         s.replay_duts.next < s.replay_duts.ids.size() ||
+         s.replay_steps.next < s.replay_steps.ids.size() ||
+         s.replay_measurements.next < s.replay_measurements.ids.size() ||
+         s.replay_events.next < s.replay_events.ids.size() || s.replay_ber > 0 ||
+         s.replay_samples > 0;
 }
 
 std::int64_t recorder::metric(std::string_view name, std::string_view unit) {
@@ -1028,6 +1138,10 @@ void recorder::add_sample(std::int64_t run_id, std::int64_t dut_id, std::int64_t
   if (s.queued >= s.options.max_queued_rows) {
     s.wait_for_room(lock);
     s.check_open();
+  }
+  if (s.replay_samples > 0) {  // resuming: this one is already in the database
+    --s.replay_samples;
+    return;
   }
   if (s.queued == 0) s.oldest_queued = steady::now();
   s.samples.push_back(sample_row{run_id, dut_id, metric_id, lane, 0, t, value});

@@ -53,6 +53,7 @@
 #include <memory>
 #include <optional>
 #include <string_view>
+#include <vector>
 
 #include "hilt/db/database.hpp"
 #include "hilt/db/records.hpp"
@@ -92,6 +93,12 @@ struct recorder_stats {
   std::chrono::microseconds max_commit_time{0};
   std::size_t queued_rows = 0;      // rows waiting now (queued, not yet taken by the writer)
   std::size_t max_queued_rows = 0;  // the most that were ever waiting
+};
+
+struct replay_summary {
+  std::uint64_t rows = 0;     // committed rows of the run, samples included
+  std::uint64_t samples = 0;  // of which samples
+  double last_t = 0;          // the latest harness time committed (samples, steps, events)
 };
 
 class recorder {
@@ -143,6 +150,26 @@ class recorder {
   // dut_id = station_dut for station-level samples, lane = module_lane for module-level ones.
   void add_sample(std::int64_t run_id, std::int64_t dut_id, std::int64_t metric_id, int lane,
                   double t, double value);
+
+  // ---- resuming an interrupted run by replay
+  // The runner resumes a run that did not close cleanly by running it again from the start with
+  // the same seed in virtual time, which re-creates, in the same order, every producer call the
+  // killed process made. The writer commits whole batches in queue order, so what the database
+  // holds of the run is exactly a prefix of that stream, per table. begin_replay(run) loads that
+  // prefix: from then on the first N calls of each kind for the run return the committed row's
+  // id and queue nothing (begin_step, add_measurement, add_event, add_run_device, add_dut,
+  // add_ber_counts, add_sample; end_step of a step whose end is committed), and later calls are
+  // written as usual. Updates (update_dut, set_dut_status, end_run) are idempotent and always
+  // written. Queues the event `resumed` (kind forced to 'run_resumed', t at least the last
+  // committed harness time) and then `preamble`: events about the resumption itself, which are
+  // not replayed. Events of kinds 'run_resumed' and 'calibration_overdue' (today's date decides
+  // those, not the replay) are left out of the prefix, so a run can be resumed many times.
+  // Requires: no other producer calls for other runs meanwhile; the database not written by
+  // anyone else (see the id contract above).
+  replay_summary begin_replay(std::int64_t run_id, event_record resumed,
+                              std::vector<event_record> preamble = {});
+  // True while committed rows are still waiting to be matched.
+  bool replaying() const;
 
   // ---- control
   // Blocks until everything queued before the call is committed. Throws the first unreported
