@@ -1,6 +1,9 @@
 #include "hilt/bench.hpp"
 
 #include <fmt/format.h>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <optional>
 #include <spdlog/spdlog.h>
 
 #include "hilt/log.hpp"
@@ -106,28 +109,76 @@ result<tcp_endpoint> bench::tcp(std::string_view transport, std::string_view nam
   return ep;
 }
 
-task<int> bench::async_safe_state(clock::duration per_device) {
+namespace {
+
+// One device's safe state. Parameters by value or pointing into the caller's frame, which waits
+// for every such coroutine: a capturing coroutine lambda would dangle.
+task<void> safe_one(hilt::clock& clk, bench::device_slot* s, clock::duration per_device,
+                    const bench::safe_state_reporter* report, int* unconfirmed) {
   auto lg = log::get("bench");
+  const auto t0 = clk.now();
+  std::error_code ec;
+  try {
+    ec = co_await s->device->async_safe_state(per_device);
+  } catch (const std::exception& e) {
+    lg->error("safe state: {}: {}", s->name, e.what());
+    ec = make_error_code(errc::io_error);
+  }
+  const bool confirmed = !ec || ec == make_error_code(errc::not_supported);
+  if (!confirmed) {
+    ++*unconfirmed;
+    lg->error("safe state: {} ({}) did not confirm: {}", s->name, s->address.text, ec.message());
+  } else {
+    lg->info("safe state: {} ({}) safe", s->name, s->address.text);
+  }
+  if (*report) (*report)(*s, ec, std::chrono::duration<double>(clk.now() - t0).count());
+}
+
+}  // namespace
+
+task<int> bench::async_safe_state(clock::duration per_device, safe_state_reporter report) {
   int unconfirmed = 0;
-  // Lasers first: a module left lit is the hazard; supplies and chambers follow.
+  struct join_state {
+    std::size_t left = 0;
+    std::optional<asio::any_completion_handler<void()>> done;
+  } js;
+  std::vector<device_slot*> todo;
+  // Lasers first: a module left lit is the hazard; supplies and chambers follow. Within a class
+  // every device is driven at once, so that a bench of dead devices is still safe within about
+  // one `per_device` per class rather than one per device.
   for (auto kind :
        {device_class::managed_module, device_class::switch_asic, device_class::power_supply,
         device_class::power_monitor, device_class::thermal_chamber}) {
+    todo.clear();
     for (auto& s : devices_) {
-      if (!s.device || s.device->kind() != kind) continue;
-      std::error_code ec;
-      try {
-        ec = co_await s.device->async_safe_state(per_device);
-      } catch (const std::exception& e) {
-        lg->error("safe state: {}: {}", s.name, e.what());
-        ec = make_error_code(errc::io_error);
-      }
-      if (ec && ec != make_error_code(errc::not_supported)) {
-        ++unconfirmed;
-        lg->error("safe state: {} ({}) did not confirm: {}", s.name, s.address.text, ec.message());
-      } else {
-        lg->info("safe state: {} ({}) safe", s.name, s.address.text);
-      }
+      if (s.device && s.device->kind() == kind) todo.push_back(&s);
+    }
+    if (todo.empty()) continue;
+    // js and todo live at function scope, not in the loop body: g++ 12 mis-destroyed a
+    // shared_ptr local to the loop body across the co_await (a double release under valgrind).
+    js.left = todo.size();
+    for (auto* s : todo) {
+      asio::co_spawn(clock_.context(), safe_one(clock_, s, per_device, &report, &unconfirmed),
+                     [&js, this](std::exception_ptr e) {
+                       if (e) log::get("bench")->error("safe state: harness error");
+                       if (--js.left == 0 && js.done) {
+                         // Resume the waiting coroutine from the queue, not from inside this
+                         // handler.
+                         asio::post(clock_.context(), [&js]() {
+                           auto h = std::move(*js.done);
+                           js.done.reset();
+                           std::move(h)();
+                         });
+                       }
+                     });
+    }
+    if (js.left > 0) {
+      co_await asio::async_initiate<const asio::use_awaitable_t<>&, void()>(
+          [&js](auto handler) {
+            // Constructed in place: any_completion_handler must never be move-assigned (Asio 1.26).
+            js.done.emplace(std::move(handler));
+          },
+          asio::use_awaitable);
     }
   }
   co_return unconfirmed;

@@ -2,6 +2,8 @@
 // sits behind their wires when the fixture has one.
 #pragma once
 
+#include <functional>
+
 #include <map>
 #include <memory>
 #include <string>
@@ -45,9 +47,15 @@ class bench final : public bench_services {
   result<tcp_endpoint> tcp(std::string_view transport, std::string_view name) override;
 
   // Puts every opened device in its safe state, modules first (lasers dark), then supplies, then
-  // chambers; each action bounded by `per_device`. Logs every action and its outcome; never throws.
+  // chambers; the devices of one class at the same time, each action bounded by `per_device` (so
+  // the whole is bounded by about five times `per_device`, however many devices do not answer).
+  // Logs every action and its outcome, and reports each to `report` (when set) with its error
+  // (empty or not_supported: safe) and how long it took on the harness clock; never throws.
   // Returns the number of devices that did not confirm.
-  task<int> async_safe_state(clock::duration per_device = std::chrono::seconds(2));
+  using safe_state_reporter =
+      std::function<void(const device_slot& device, std::error_code ec, double seconds)>;
+  task<int> async_safe_state(clock::duration per_device = std::chrono::seconds(2),
+                             safe_state_reporter report = {});
 
  private:
   hilt::clock& clock_;
