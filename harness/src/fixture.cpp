@@ -86,10 +86,11 @@ struct checker {
   }
 };
 
-fixture parse(const std::filesystem::path& file, const driver_registry* registry, checker& c) {
+fixture parse(const std::string& source_text, const std::filesystem::path& file,
+              const driver_registry* registry, checker& c) {
   fixture f;
   f.path = file.string();
-  f.text = read_text_file(file);
+  f.text = source_text;
   YAML::Node root;
   try {
     root = YAML::Load(f.text);
@@ -264,8 +265,13 @@ void sort_by_position(std::vector<config_error>& errors) {
 }  // namespace
 
 fixture load_fixture(const std::filesystem::path& file, const driver_registry* registry) {
+  return load_fixture_text(read_text_file(file), file, registry);
+}
+
+fixture load_fixture_text(const std::string& text, const std::filesystem::path& file,
+                          const driver_registry* registry) {
   checker c{file.string(), {}};
-  fixture f = parse(file, registry, c);
+  fixture f = parse(text, file, registry, c);
   sort_by_position(c.errors);
   if (!c.errors.empty()) throw c.errors.front();
   return f;
@@ -276,7 +282,7 @@ std::vector<config_error> check_fixture(const std::filesystem::path& file,
   checker c{file.string(), {}};
   fixture f;
   try {
-    f = parse(file, &registry, c);
+    f = parse(read_text_file(file), file, &registry, c);
   } catch (const config_error& e) {
     return {e};
   }

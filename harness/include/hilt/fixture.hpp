@@ -68,6 +68,10 @@ struct fixture {
 // Loads and checks a fixture; throws config_error (file:line:col) on the first problem.
 // With a registry, also checks that every address names a registered driver.
 fixture load_fixture(const std::filesystem::path& file, const driver_registry* registry = nullptr);
+// The same from text already read (a fixture stored with a run, a fuzzer's input); `file` names it
+// in messages and is where relative paths (profiles) are resolved from.
+fixture load_fixture_text(const std::string& text, const std::filesystem::path& file,
+                          const driver_registry* registry = nullptr);
 
 // Every problem found, for `hilt validate`: schema, references, driver names, and the emulation
 // section (built on a throwaway virtual clock).
