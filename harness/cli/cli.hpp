@@ -26,6 +26,7 @@ command_fn add_drivers(CLI::App& app);
 command_fn add_validate(CLI::App& app);
 command_fn add_devices(CLI::App& app);
 command_fn add_run(CLI::App& app);
+command_fn add_resume(CLI::App& app);  // cmd_run.cpp
 command_fn add_runs(CLI::App& app);
 command_fn add_show(CLI::App& app);
 command_fn add_eeprom(CLI::App& app);   // cmd_eeprom.cpp: hilt eeprom dump|decode

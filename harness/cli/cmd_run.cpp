@@ -202,4 +202,52 @@ command_fn add_run(CLI::App& app) {
   };
 }
 
+command_fn add_resume(CLI::App& app) {
+  auto* cmd = app.add_subcommand(
+      "resume",
+      "Continue a run that never recorded its end (killed, crashed, power lost): re-runs it "
+      "from its stored sequence, fixture, parameters and seed in virtual time and writes only "
+      "the results the database does not hold yet");
+  struct opts {
+    std::int64_t run = 0;
+    std::string db;
+    bool quiet = false;
+  };
+  auto o = std::make_shared<opts>();
+  cmd->add_option("run", o->run, "Run id (see `hilt runs`)")->required();
+  cmd->add_option("--db", o->db, "Database file (default: $HILT_DB, else ./hilt.db)");
+  cmd->add_flag("--quiet,-q", o->quiet, "No progress lines, only the summary");
+  return [o](app_state& st) {
+    st.load_drivers();
+    for (const auto& p : st.plugin_problems) {
+      error_line(fmt::format("plugin {} skipped: {}", p.file, p.message));
+    }
+    run_options ro;
+    ro.db = resolve_db(o->db);
+    if (!std::filesystem::exists(ro.db)) {
+      error_line(fmt::format("{}: no such database", ro.db.string()));
+      return exit_code::bad_input;
+    }
+    ro.resume = o->run;
+    auto display = std::make_shared<progress_display>(::isatty(STDOUT_FILENO) == 1);
+    if (!o->quiet) ro.progress = [display](const progress_event& e) { display->on(e); };
+    run_summary s;
+    try {
+      s = run_sequence(ro, st.registry);
+    } catch (const db::db_error& e) {
+      error_line(e.what());
+      return exit_code::bad_input;
+    }
+    if (!o->quiet) display->close();
+    fmt::print("\n");
+    print_run_summary(ro.db.string(), s.run_id);
+    fmt::print("run {} resumed: {} in {:.2f} s wall time (harness time {:.1f} s); {} rows were "
+               "already stored and kept{}; database {}; log {}\n",
+               s.run_id, s.status, s.wall_duration_s, s.duration_s, s.replayed_rows,
+               s.replay_diverged ? " (the re-run DIVERGED from them: see the log)" : "",
+               ro.db.string(), s.log_file.string());
+    return s.exit_code;
+  };
+}
+
 }  // namespace hilt::cli

@@ -58,6 +58,7 @@ int main(int argc, char** argv) {
   add(hilt::cli::add_validate, "validate");
   add(hilt::cli::add_devices, "devices");
   add(hilt::cli::add_run, "run");
+  add(hilt::cli::add_resume, "resume");
   add(hilt::cli::add_runs, "runs");
   add(hilt::cli::add_show, "show");
   add(hilt::cli::add_eeprom, "eeprom");

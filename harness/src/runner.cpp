@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <pwd.h>
 #include <spdlog/spdlog.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 #include <boost/asio/bind_cancellation_slot.hpp>
@@ -18,10 +19,13 @@
 #include <csignal>
 #include <cstdlib>
 #include <deque>
+#include <fstream>
 #include <nlohmann/json.hpp>
 #include <set>
 
 #include "hilt/bench.hpp"
+#include "hilt/calibration.hpp"
+#include "hilt/db/database.hpp"
 #include "hilt/db/recorder.hpp"
 #include "hilt/fixture.hpp"
 #include "hilt/log.hpp"
@@ -535,6 +539,40 @@ task<verdict> run_nodes(run_state& rs, dut_state& d, const std::vector<step_node
   co_return v;
 }
 
+// The DUT is done with the sequence: its lasers go dark now rather than when the last DUT ends
+// (the others may soak for weeks). Recorded as a safe_state event, like the bench's.
+task<void> dut_safe_state(run_state& rs, dut_state& d) {
+  // After an interrupt this coroutine's cancellation state is still set: clear it, or the
+  // safe-state write would be cancelled before it is sent.
+  co_await asio::this_coro::reset_cancellation_state();
+  const auto t0 = rs.clk.now();
+  std::error_code ec;
+  try {
+    ec = co_await d.module->async_safe_state(std::chrono::seconds(2));
+  } catch (const std::exception& e) {
+    rs.lg->error("slot {} {}: safe state: {}", d.slot, d.name, e.what());
+    ec = make_error_code(errc::io_error);
+  }
+  const double took = std::chrono::duration<double>(rs.clk.now() - t0).count();
+  db::event_record e;
+  e.run_id = rs.run_id;
+  e.dut_id = d.dut_id;
+  e.device = d.device_name;
+  e.t = rs.clk.now_seconds();
+  e.kind = "safe_state";
+  if (!ec || ec == make_error_code(errc::not_supported)) {
+    e.severity = db::severity::info;
+    e.message = fmt::format("{}: DUT done, module in its safe state ({:.3f} s)", d.device_name, took);
+  } else {
+    e.severity = db::severity::error;
+    e.code = ec.value();
+    e.message = fmt::format("{}: DUT done, safe state NOT confirmed after {:.3f} s: {}",
+                            d.device_name, took, ec.message());
+    rs.lg->error("slot {} {}: {}", d.slot, d.name, e.message);
+  }
+  rs.rec.add_event(std::move(e));
+}
+
 task<void> run_dut(run_state& rs, dut_state& d) {
   // An interrupt cancels the operation in flight (the step ends with an error) and nothing else:
   // without this, every later co_await in this coroutine would throw, and cleanup could not run.
@@ -571,6 +609,7 @@ task<void> run_dut(run_state& rs, dut_state& d) {
   d.overall = worst(d.overall, m);
   const verdict c = co_await run_nodes(rs, d, rs.seq.cleanup, cleanup, top, cleanup_ctx);
   d.overall = worst(d.overall, c);
+  co_await dut_safe_state(rs, d);
   rs.emit({.what = progress_event::kind::dut_finished,
            .slot = d.slot,
            .dut = d.name,
@@ -589,6 +628,88 @@ void leave_barriers(run_state& rs) {
   }
 }
 
+// Writes every emulated device's own account of its state to $HILT_EMU_STATE (one line per
+// device), for the safe-state tests: they check the emulators, not what the harness believes.
+void write_emulator_state(bench& b) {
+  const char* file = std::getenv("HILT_EMU_STATE");
+  if (!file || !*file || !b.emulation()) return;
+  std::ofstream out(file, std::ios::trunc);
+  for (const auto& line : b.emulation()->describe())
+    out << line << '\n';
+}
+
+// hilt-logs/run-N.lock, held (flock) for as long as the run is open. Never unlinked: removing a
+// lock file that another process may be opening races; a stale file is harmless (the lock, not
+// the file, tells).
+class run_lock {
+ public:
+  run_lock() = default;
+  run_lock(const run_lock&) = delete;
+  run_lock& operator=(const run_lock&) = delete;
+  ~run_lock() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  // Locks `file`. Returns false, with the holder's pid when it wrote one, if another process
+  // holds it; true also when the file cannot be created (no lock is better than no run).
+  bool acquire(const std::filesystem::path& file, std::string& holder) {
+    fd_ = ::open(file.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd_ < 0) return true;
+    if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
+      char buf[32] = {};
+      const auto n = ::pread(fd_, buf, sizeof buf - 1, 0);
+      holder = n > 0 ? std::string(buf, static_cast<std::size_t>(n)) : "";
+      ::close(fd_);
+      fd_ = -1;
+      return false;
+    }
+    const auto pid = std::to_string(::getpid());
+    if (::ftruncate(fd_, 0) == 0 && ::pwrite(fd_, pid.data(), pid.size(), 0) < 0) {
+      // The pid is a courtesy for the message above; the lock itself is what counts.
+    }
+    return true;
+  }
+
+ private:
+  int fd_ = -1;
+};
+
+std::filesystem::path logs_dir(const std::filesystem::path& db) {
+  return std::filesystem::absolute(db).parent_path() / "hilt-logs";
+}
+
+// What a resume needs of the stored run.
+struct stored_run {
+  std::string sequence_path, sequence_text, fixture_path, fixture_text, parameters_json;
+  std::string clock_mode, status;
+  bool closed_cleanly = false;
+  std::optional<std::int64_t> seed;
+};
+
+stored_run load_stored_run(const std::filesystem::path& db_path, std::int64_t id) {
+  db::database rd(db_path, db::open_options{.mode = db::open_mode::read_only});
+  db::statement q(rd,
+                  "SELECT sequence_path, sequence_text, fixture_path, fixture_text, "
+                  "parameters_json, clock_mode, status, closed_cleanly, seed FROM runs "
+                  "WHERE id = ?1");
+  q.bind(1, id);
+  if (!q.step()) {
+    throw config_error(db_path.string(), fmt::format("run {} is not in this database (`hilt runs "
+                                                     "--db {}` lists the runs it holds)",
+                                                     id, db_path.string()));
+  }
+  stored_run r;
+  r.sequence_path = q.column_text(0);
+  r.sequence_text = q.column_text(1);
+  r.fixture_path = q.column_text(2);
+  r.fixture_text = q.column_text(3);
+  r.parameters_json = q.column_text(4);
+  r.clock_mode = q.column_text(5);
+  r.status = q.column_text(6);
+  r.closed_cleanly = q.column_int64(7) != 0;
+  r.seed = q.column_opt_int64(8);
+  return r;
+}
+
 std::string runtime_json(const std::map<std::string, std::string>& params) {
   nlohmann::json j(params);
   return j.dump();
@@ -596,13 +717,105 @@ std::string runtime_json(const std::map<std::string, std::string>& params) {
 
 }  // namespace
 
+namespace {
+
+// Blocks SIGINT and SIGTERM for the runner's thread (and every thread it starts) until the
+// handlers are installed, and restores the caller's mask at the end.
+class signal_block {
+ public:
+  explicit signal_block(bool active) : active_(active) {
+    if (!active_) return;
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    ::pthread_sigmask(SIG_BLOCK, &set, &old_);
+  }
+  // The handlers are in place: let pending and future signals through to them.
+  void release() {
+    if (!active_ || released_) return;
+    released_ = true;
+    ::pthread_sigmask(SIG_SETMASK, &old_, nullptr);
+  }
+  ~signal_block() { release(); }
+  signal_block(const signal_block&) = delete;
+  signal_block& operator=(const signal_block&) = delete;
+
+ private:
+  bool active_;
+  bool released_ = false;
+  sigset_t old_{};
+};
+
+}  // namespace
+
 run_summary run_sequence(const run_options& opts, const driver_registry& registry) {
   const auto wall_start = std::chrono::steady_clock::now();
+  signal_block blocked(opts.handle_signals);
+  const bool resuming = opts.resume.has_value();
+
   // 1. Everything that can be checked, before any device is touched.
+  std::optional<stored_run> stored;
+  run_lock lock;
+  std::map<std::string, std::string> overrides = opts.overrides;
+  if (resuming) {
+    if (!opts.sequence.empty() || !opts.fixture.empty() || !opts.overrides.empty() ||
+        opts.clock || opts.seed) {
+      throw config_error(opts.db.string(), "a resumed run uses its stored sequence, fixture, "
+                                           "parameters, clock and seed: give none of them");
+    }
+    stored = load_stored_run(opts.db, *opts.resume);
+    const auto id = *opts.resume;
+    if (stored->status != "running") {
+      throw config_error(
+          opts.db.string(),
+          fmt::format("run {} ended ({}{}): only a run that never recorded its end (its process "
+                      "was killed, crashed or lost power) can be resumed; start it again with "
+                      "`hilt run`",
+                      id, stored->status, stored->closed_cleanly ? ", closed cleanly" : ""));
+    }
+    std::string holder;
+    std::error_code ec;
+    std::filesystem::create_directories(logs_dir(opts.db), ec);
+    if (!lock.acquire(logs_dir(opts.db) / fmt::format("run-{}.lock", id), holder)) {
+      throw config_error(opts.db.string(),
+                         fmt::format("run {} is still running{}: resume it only once that process "
+                                     "has ended",
+                                     id, holder.empty() ? "" : fmt::format(" (pid {})", holder)));
+    }
+    if (stored->clock_mode != "virtual") {
+      throw config_error(
+          opts.db.string(),
+          fmt::format("run {} ran in {} time: resume re-creates a run by replaying it in virtual "
+                      "time on its emulated bench, which a real-time run cannot be; its results "
+                      "up to the interruption are kept (`hilt show {}`)",
+                      id, stored->clock_mode, id));
+    }
+    if (stored->sequence_text.empty() || stored->fixture_text.empty()) {
+      throw config_error(opts.db.string(),
+                         fmt::format("run {} does not hold its sequence and fixture text", id));
+    }
+    if (!stored->parameters_json.empty()) {
+      try {
+        const auto params = nlohmann::json::parse(stored->parameters_json);
+        for (const auto& [k, v] : params.items()) {
+          overrides[k] = v.is_string() ? v.get<std::string>() : v.dump();
+        }
+      } catch (const nlohmann::json::exception& e) {
+        throw config_error(opts.db.string(),
+                           fmt::format("run {}: stored parameters unreadable: {}", id, e.what()));
+      }
+    }
+  }
   const std::filesystem::path fixture_path =
-      opts.fixture.empty() ? default_fixture_path() : opts.fixture;
-  const fixture fx = load_fixture(fixture_path, &registry);
-  const hilt::sequence seq = seq::load_sequence(opts.sequence, seq::load_options{opts.overrides});
+      resuming ? std::filesystem::path(stored->fixture_path)
+               : (opts.fixture.empty() ? default_fixture_path() : opts.fixture);
+  const fixture fx = resuming ? load_fixture_text(stored->fixture_text, fixture_path, &registry)
+                              : load_fixture(fixture_path, &registry);
+  const hilt::sequence seq =
+      resuming ? seq::load_sequence_text(stored->sequence_text, stored->sequence_path,
+                                         seq::load_options{overrides})
+               : seq::load_sequence(opts.sequence, seq::load_options{overrides});
   if (auto problems = seq::check_sequence_against_fixture(seq, fx); !problems.empty()) {
     throw problems.front();
   }
@@ -612,45 +825,91 @@ run_summary run_sequence(const run_options& opts, const driver_registry& registr
   if (fx.duts.empty()) {
     throw config_error(fx.path, "the fixture defines no DUTs ('duts:' is empty or missing)");
   }
-  const clock_mode mode = opts.clock.value_or(fx.clock);
-  const std::uint64_t seed = opts.seed.value_or(fx.seed);
+  // Overdue calibrations: `refuse` throws here, before anything is touched.
+  const auto calibration = check_calibration(fx, today_utc());
+  const clock_mode mode =
+      resuming ? clock_mode::virtual_time : opts.clock.value_or(fx.clock);
+  const std::uint64_t seed =
+      resuming ? static_cast<std::uint64_t>(stored->seed.value_or(static_cast<std::int64_t>(fx.seed)))
+               : opts.seed.value_or(fx.seed);
 
   db::recorder rec(opts.db);
 
-  // 2. The run record, and its log file next to the database.
-  db::run_record rr;
-  rr.sequence_name = seq.name;
-  rr.sequence_path = seq.path;
-  rr.sequence_text = seq.text;
-  rr.fixture_path = fx.path;
-  rr.fixture_text = fx.text;
-  rr.parameters_json = runtime_json(seq.parameters);
-  rr.hilt_version = version;
-  rr.clock_mode = std::string(to_string(mode));
-  rr.host = hostname();
-  rr.operator_name = opts.operator_name;
-  if (rr.operator_name.empty()) {
+  // 2. The run record (or the resumed one), and its log file next to the database.
+  std::string operator_name = opts.operator_name;
+  if (operator_name.empty()) {
     if (const char* u = std::getenv("USER"); u && *u) {
-      rr.operator_name = u;
+      operator_name = u;
     } else if (const passwd* pw = ::getpwuid(::getuid()); pw && pw->pw_name) {
-      rr.operator_name = pw->pw_name;
+      operator_name = pw->pw_name;
     }
   }
-  rr.seed = static_cast<std::int64_t>(seed);
-  const std::int64_t run_id = rec.begin_run(rr);
+  auto calibration_event = [&](const calibration_finding& f, std::int64_t run) {
+    db::event_record e;
+    e.run_id = run;
+    e.device = f.device;
+    e.severity = db::severity::warning;
+    e.kind = "calibration_overdue";
+    e.message = f.message;
+    return e;
+  };
+  std::int64_t run_id = 0;
+  db::replay_summary replay;
+  if (resuming) {
+    run_id = *opts.resume;
+    db::event_record e;
+    e.severity = db::severity::warning;
+    e.message = fmt::format(
+        "run resumed by {} on {} (hilt {}): re-running it in virtual time from the start with "
+        "seed {}; rows already stored are kept and not written again",
+        operator_name, hostname(), version, seed);
+    std::vector<db::event_record> preamble;
+    for (const auto& f : calibration)
+      preamble.push_back(calibration_event(f, run_id));
+    replay = rec.begin_replay(run_id, std::move(e), std::move(preamble));
+  } else {
+    db::run_record rr;
+    rr.sequence_name = seq.name;
+    rr.sequence_path = seq.path;
+    rr.sequence_text = seq.text;
+    rr.fixture_path = fx.path;
+    rr.fixture_text = fx.text;
+    rr.parameters_json = runtime_json(seq.parameters);
+    rr.hilt_version = version;
+    rr.clock_mode = std::string(to_string(mode));
+    rr.host = hostname();
+    rr.operator_name = operator_name;
+    rr.seed = static_cast<std::int64_t>(seed);
+    run_id = rec.begin_run(rr);
+  }
 
   run_summary summary;
   summary.run_id = run_id;
+  summary.replayed_rows = replay.rows;
   {
-    const auto dir = std::filesystem::absolute(opts.db).parent_path() / "hilt-logs";
+    const auto dir = logs_dir(opts.db);
     std::error_code ec;
     std::filesystem::create_directories(dir, ec);
     summary.log_file = dir / fmt::format("run-{}.log", run_id);
     if (!ec) log::add_run_log(summary.log_file);
+    std::string holder;
+    if (!resuming) lock.acquire(dir / fmt::format("run-{}.lock", run_id), holder);
   }
   auto lg = log::get("runner");
-  lg->info("run {}: sequence {} ({}), fixture {} ({}), clock {}, seed {}", run_id, seq.name,
-           seq.path, fx.name, fx.path, to_string(mode), seed);
+  if (resuming) {
+    lg->warn("run {}: resuming {} ({}) on fixture {} in virtual time, seed {}: {} rows ({} "
+             "samples) already stored, up to harness time {}",
+             run_id, seq.name, seq.path, fx.path, seed, replay.rows, replay.samples,
+             format_duration(std::chrono::duration_cast<clock::duration>(
+                 std::chrono::duration<double>(replay.last_t))));
+  } else {
+    lg->info("run {}: sequence {} ({}), fixture {} ({}), clock {}, seed {}", run_id, seq.name,
+             seq.path, fx.name, fx.path, to_string(mode), seed);
+  }
+  for (const auto& f : calibration) {
+    lg->warn("{}: {}", f.where, f.message);
+    if (!resuming) rec.add_event(calibration_event(f, run_id));
+  }
 
   asio::io_context io;
   hilt::clock clk(io, mode);
@@ -658,24 +917,17 @@ run_summary run_sequence(const run_options& opts, const driver_registry& registr
   try {
     b = std::make_unique<bench>(fx, registry, clk, seed);
   } catch (...) {
-    rec.end_run(run_id, db::run_end{db::run_status::error, true, exit_code::bad_input, 0.0, {}});
+    if (!resuming) {
+      rec.end_run(run_id,
+                  db::run_end{db::run_status::error, true, exit_code::bad_input, 0.0, {}});
+    }
     log::remove_run_log();
     throw;
   }
 
-  for (auto& s : b->devices()) {
-    db::run_device_record d;
-    d.run_id = run_id;
-    d.name = s.name;
-    d.address = s.address.text;
-    d.driver = s.address.driver;
-    d.device_class = s.device ? std::string(to_string(s.device->kind())) : "";
-    d.calibration_due = s.calibration_due;
-    rec.add_run_device(std::move(d));
-  }
-
   run_state rs{opts, clk, *b, rec, seq, run_id};
   std::vector<std::unique_ptr<dut_state>> duts;
+  std::vector<db::dut_record> dut_rows;
   for (const auto& fd : b->duts()) {
     if (!selected.contains(fd.slot)) continue;
     auto d = std::make_unique<dut_state>();
@@ -696,11 +948,28 @@ run_summary run_sequence(const run_options& opts, const driver_registry& registr
     r.slot = fd.slot;
     r.name = fd.name;
     r.device = fd.module;
-    d->dut_id = rec.add_dut(r);
+    dut_rows.push_back(std::move(r));
     duts.push_back(std::move(d));
   }
 
   // 3. Signals: first = cancel and clean up; second = safe state now, exit.
+  auto safe_state_event = [&](const bench::device_slot& dev, std::error_code ec, double took) {
+    db::event_record e;
+    e.run_id = run_id;
+    e.device = dev.name;
+    e.t = clk.now_seconds();
+    e.kind = "safe_state";
+    if (!ec || ec == make_error_code(errc::not_supported)) {
+      e.severity = db::severity::info;
+      e.message = fmt::format("{} ({}): safe ({:.3f} s)", dev.name, dev.address.text, took);
+    } else {
+      e.severity = db::severity::error;
+      e.code = ec.value();
+      e.message = fmt::format("{} ({}): safe state NOT confirmed after {:.3f} s: {}", dev.name,
+                              dev.address.text, took, ec.message());
+    }
+    rec.add_event(std::move(e));
+  };
   std::optional<asio::signal_set> signals;
   int signal_count = 0;
   bool finished = false;
@@ -712,9 +981,19 @@ run_summary run_sequence(const run_options& opts, const driver_registry& registr
         if (ec || finished) return;
         ++signal_count;
         rs.interrupted = true;
-        lg->warn("signal {} received: {}", sig,
+        const char* name = sig == SIGINT ? "SIGINT" : sig == SIGTERM ? "SIGTERM" : "signal";
+        lg->warn("{} received: {}", name,
                  signal_count == 1 ? "stopping the steps, running cleanup and safe state"
                                    : "forcing exit after safe state");
+        db::event_record ev;
+        ev.run_id = run_id;
+        ev.t = clk.now_seconds();
+        ev.severity = db::severity::warning;
+        ev.kind = "interrupted";
+        ev.message = signal_count == 1
+                         ? fmt::format("{}: stopping the steps, then cleanup and safe state", name)
+                         : fmt::format("{} again: safe state now, cleanup abandoned", name);
+        rec.add_event(std::move(ev));
         rs.emit({.what = progress_event::kind::message,
                  .message = signal_count == 1
                                 ? "interrupted: stopping, running cleanup, then safe state "
@@ -728,7 +1007,8 @@ run_summary run_sequence(const run_options& opts, const driver_registry& registr
           asio::co_spawn(
               io,
               [&]() -> task<void> {
-                co_await b->async_safe_state();
+                co_await b->async_safe_state(std::chrono::seconds(2), safe_state_event);
+                write_emulator_state(*b);
                 rec.end_run(run_id, db::run_end{db::run_status::interrupted,
                                                 false,
                                                 exit_code::interrupted,
@@ -744,8 +1024,10 @@ run_summary run_sequence(const run_options& opts, const driver_registry& registr
     };
     arm_signals();
   }
+  blocked.release();
 
-  // 4. One coroutine per DUT; when the last one ends, safe state and close.
+  // 4. Instruments' identities, then one coroutine per DUT; when the last one ends, safe state
+  //    and close.
   std::size_t running = duts.size();
   int unsafe = 0;
   rs.station = std::make_unique<dut_state>();
@@ -769,29 +1051,81 @@ run_summary run_sequence(const run_options& opts, const driver_registry& registr
     arm_ticker();
   }
   auto finish = [&]() -> task<void> {
-    unsafe = co_await b->async_safe_state();
+    unsafe = co_await b->async_safe_state(std::chrono::seconds(2), safe_state_event);
+    write_emulator_state(*b);
     finished = true;
     if (signals) signals->cancel();
     if (ticker) ticker->cancel();
   };
-  for (auto& d : duts) {
-    asio::co_spawn(
-        io, run_dut(rs, *d),
-        asio::bind_cancellation_slot(d->cancel.slot(), [&, dp = d.get()](std::exception_ptr e) {
-          if (e) {
-            try {
-              std::rethrow_exception(e);
-            } catch (const std::exception& ex) {
-              lg->error("slot {}: harness error: {}", dp->slot, ex.what());
+  auto start = [&]() -> task<void> {
+    for (auto& s : b->devices()) {
+      db::run_device_record d;
+      d.run_id = run_id;
+      d.name = s.name;
+      d.address = s.address.text;
+      d.driver = s.address.driver;
+      d.device_class = s.device ? std::string(to_string(s.device->kind())) : "";
+      d.calibration_due = s.calibration_due;
+      // DUT modules are read by the identify step, as part of the sequence.
+      if (s.device && s.device->kind() != device_class::managed_module && !rs.interrupted) {
+        auto id = co_await s.device->async_identify(std::chrono::seconds(5));
+        if (id) {
+          const identity& v = id.value();
+          d.vendor = v.vendor;
+          d.model = v.part_number;
+          d.serial = v.serial;
+          d.firmware = v.firmware.empty() ? v.revision : v.firmware;
+          if (!v.extra.empty()) d.identity_json = nlohmann::json(v.extra).dump();
+          lg->info("{}: {} {} serial {} firmware {}", s.name, d.vendor, d.model, d.serial,
+                   d.firmware);
+        } else if (id.error() != make_error_code(errc::not_supported)) {
+          db::event_record e;
+          e.run_id = run_id;
+          e.device = s.name;
+          e.t = clk.now_seconds();
+          e.severity = db::severity::warning;
+          e.kind = "identify_failed";
+          e.code = id.error().value();
+          e.message = fmt::format("{} ({}): identity not read: {}", s.name, s.address.text,
+                                  id.error().message());
+          lg->warn("{}", e.message);
+          rec.add_run_device(std::move(d));
+          rec.add_event(std::move(e));
+          continue;
+        }
+      }
+      rec.add_run_device(std::move(d));
+    }
+    for (std::size_t i = 0; i < duts.size(); ++i)
+      duts[i]->dut_id = rec.add_dut(dut_rows[i]);
+    for (auto& d : duts) {
+      asio::co_spawn(
+          io, run_dut(rs, *d),
+          asio::bind_cancellation_slot(d->cancel.slot(), [&, dp = d.get()](std::exception_ptr e) {
+            if (e) {
+              try {
+                std::rethrow_exception(e);
+              } catch (const std::exception& ex) {
+                lg->error("slot {}: harness error: {}", dp->slot, ex.what());
+              }
+              dp->overall = verdict::error;
+              // It will not reach the station steps ahead: do not wait for it.
+              if (dp->module) leave_barriers(rs);
             }
-            dp->overall = verdict::error;
-            // It will not reach the station steps ahead: do not wait for it.
-            if (dp->module) leave_barriers(rs);
-          }
-          if (--running == 0) asio::co_spawn(io, finish(), asio::detached);
-        }));
-  }
-  if (duts.empty()) asio::co_spawn(io, finish(), asio::detached);
+            if (--running == 0) asio::co_spawn(io, finish(), asio::detached);
+          }));
+    }
+    if (duts.empty()) asio::co_spawn(io, finish(), asio::detached);
+  };
+  asio::co_spawn(io, start(), [&](std::exception_ptr e) {
+    if (!e) return;
+    try {
+      std::rethrow_exception(e);
+    } catch (const std::exception& ex) {
+      lg->error("harness error while starting the run: {}", ex.what());
+    }
+    asio::co_spawn(io, finish(), asio::detached);
+  });
   clk.run();
 
   // 5. Close the run.
@@ -805,7 +1139,23 @@ run_summary run_sequence(const run_options& opts, const driver_registry& registr
       any_error = true;
       st = db::dut_status::error;
     }
-    rec.set_dut_status(*d->dut_id, st);
+    if (d->dut_id) rec.set_dut_status(*d->dut_id, st);
+  }
+  if (resuming && rec.replaying()) {
+    // The re-run did not re-create everything the database held: the stored run came from a
+    // different build, fixture files or sequence includes than this one. Nothing stored is
+    // overwritten; say so loudly.
+    summary.replay_diverged = true;
+    any_error = true;
+    db::event_record e;
+    e.run_id = run_id;
+    e.t = clk.now_seconds();
+    e.severity = db::severity::error;
+    e.kind = "replay_diverged";
+    e.message = "the resumed run did not re-create every stored row: the stored run was made "
+                "with different code or input files; its stored rows are kept as they were";
+    lg->error("{}", e.message);
+    rec.add_event(std::move(e));
   }
   db::run_status status = db::run_status::passed;
   summary.exit_code = exit_code::passed;

@@ -15,9 +15,30 @@
 //    code and message), every measurement with the limit it was judged against.
 //  - At the end — normal, failure, error or interrupt — the bench is put in its safe state
 //    (lasers dark, supplies off, chambers to their safe set point) before the run is closed.
+//  - A DUT that has finished its sections (passed, failed or errored) has its module put in its
+//    safe state at once, not when the last DUT finishes.
+//  - Every safe-state action is recorded as an event (kind safe_state) with its outcome and how
+//    long it took; so is an interrupt (kind interrupted) and every overdue calibration (kind
+//    calibration_overdue; a fixture policy of `refuse` stops the run before anything is touched).
+//  - Every instrument (not the DUT modules: the identify step reads those) is asked for its
+//    identity at the start; what it reports is recorded with the run's devices.
 //  - SIGINT / SIGTERM: the first cancels the running steps, runs cleanup and safe state, and ends
 //    the run as 'interrupted' (exit 130). A second one stops waiting for cleanup: safe state is
-//    applied at once and the process exits 130.
+//    applied at once and the process exits 130. Both signals are blocked from the start of
+//    run_sequence until the handlers are in place, so an early Ctrl-C is not lost either.
+//  - While a run is open, `hilt-logs/run-N.lock` next to the database is locked (flock), so that
+//    a resume can tell a live run from a dead one; the kernel drops the lock if the process dies.
+//
+// Resume (run_options::resume): continues a run that never recorded its end (the process was
+// killed, crashed or lost power). The run is started again from the sequence and fixture text
+// stored with it, with its parameters and seed, in virtual time: an emulated bench in virtual time
+// is deterministic, so running it again re-creates every result in the same order, and also
+// restores every emulated device's state exactly. The recorder matches the re-created rows to
+// the ones the database already holds (see hilt::db::recorder::begin_replay) and writes only what
+// is missing, so the finished run holds exactly what an uninterrupted run would have stored.
+// Refused, with a message that says why: a run that closed (passed, failed, error, or interrupted
+// and cleaned up), a run still held by a live process, and real-time runs (their devices' state
+// cannot be re-created by replay; see docs/cli.md).
 #pragma once
 
 #include <cstdint>
@@ -64,6 +85,9 @@ struct run_options {
   std::optional<std::uint64_t> seed;             // default: the fixture's
   std::string operator_name;                     // default: $USER
   bool handle_signals = true;                    // install SIGINT / SIGTERM handlers
+  // Resume this run of `db` instead of starting one (sequence, fixture, overrides, clock and seed
+  // are then taken from the stored run and must be left empty).
+  std::optional<std::int64_t> resume;
   // Called on the runner's thread for every progress event; may be empty.
   std::function<void(const progress_event&)> progress;
 };
@@ -75,6 +99,9 @@ struct run_summary {
   std::filesystem::path log_file;
   double duration_s = 0;       // harness clock
   double wall_duration_s = 0;  // wall clock
+  // Resume: rows the database already held and that were matched instead of written again.
+  std::uint64_t replayed_rows = 0;
+  bool replay_diverged = false;  // the re-run did not re-create what was stored (see the log)
 };
 
 // Runs a sequence on a bench. Throws config_error / db_error for bad input (nothing touched).
