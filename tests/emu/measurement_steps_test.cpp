@@ -8,34 +8,8 @@
 using hilt::test::run_hilt;
 using hilt::test::source_dir;
 using hilt::test::temp_dir;
-
-namespace {
-
-std::vector<std::string> rows(const std::string& db, const std::string& sql) {
-  sqlite3* h = nullptr;
-  EXPECT_EQ(sqlite3_open_v2(db.c_str(), &h, SQLITE_OPEN_READONLY, nullptr), SQLITE_OK);
-  sqlite3_stmt* st = nullptr;
-  EXPECT_EQ(sqlite3_prepare_v2(h, sql.c_str(), -1, &st, nullptr), SQLITE_OK) << sqlite3_errmsg(h);
-  std::vector<std::string> out;
-  while (st && sqlite3_step(st) == SQLITE_ROW) {
-    std::string r;
-    for (int c = 0; c < sqlite3_column_count(st); ++c) {
-      const auto* t = sqlite3_column_text(st, c);
-      r += (c ? "|" : "") + std::string(t ? reinterpret_cast<const char*>(t) : "NULL");
-    }
-    out.push_back(r);
-  }
-  sqlite3_finalize(st);
-  sqlite3_close(h);
-  return out;
-}
-
-std::string one(const std::string& db, const std::string& sql) {
-  auto r = rows(db, sql);
-  return r.empty() ? "" : r.front();
-}
-
-}  // namespace
+using hilt::test::query_one;
+using hilt::test::query_rows;
 
 TEST(Acceptance, QualificationFailsOnlyTheMarginalModuleAtTheHotCorner) {
   temp_dir d;
@@ -44,11 +18,11 @@ TEST(Acceptance, QualificationFailsOnlyTheMarginalModuleAtTheHotCorner) {
       {"run", (source_dir() / "sequences/library/qualification.yaml").string(), "--db", db, "-q"});
   // One DUT failed a limit: exit 1, by design of the shipped bench.
   ASSERT_EQ(r.exit_code, 1) << r.out << r.err;
-  EXPECT_EQ(rows(db, "SELECT slot || ':' || status FROM duts ORDER BY slot"),
+  EXPECT_EQ(query_rows(db, "SELECT slot || ':' || status FROM duts ORDER BY slot"),
             (std::vector<std::string>{"1:ok", "2:ok", "3:ok", "4:ok", "5:ok", "6:ok", "7:ok",
                                       "8:failed"}));
   // What failed: the BER bound at the hot corner only, on slot 8.
-  EXPECT_EQ(rows(db,
+  EXPECT_EQ(query_rows(db,
                  "SELECT DISTINCT slot || ':' || measurement || ':' || "
                  "json_extract(s.sweep_point_json, '$.corner_temp') FROM v_measurement_verdicts v "
                  "JOIN steps s ON s.path = v.step_path AND s.run_id = v.run_id "
@@ -56,14 +30,14 @@ TEST(Acceptance, QualificationFailsOnlyTheMarginalModuleAtTheHotCorner) {
             (std::vector<std::string>{"8:ber_upper:75 C"}));
   // Why, from the stored results: its Tx power fell with temperature and its BER rose.
   const auto tx = [&](const char* corner) {
-    return std::stod(one(db,
+    return std::stod(query_one(db,
                          "SELECT avg(m.value) FROM measurements m JOIN duts d ON d.id = m.dut_id "
                          "JOIN steps s ON s.id = m.step_id WHERE d.slot = 8 AND m.name = "
                          "'tx_power' AND json_extract(s.sweep_point_json, '$.corner_temp') = '" +
                              std::string(corner) + "'"));
   };
   const auto ber = [&](const char* corner) {
-    return std::stod(one(db,
+    return std::stod(query_one(db,
                          "SELECT max(m.value) FROM measurements m JOIN duts d ON d.id = m.dut_id "
                          "JOIN steps s ON s.id = m.step_id WHERE d.slot = 8 AND m.name = 'ber' "
                          "AND json_extract(s.sweep_point_json, '$.corner_temp') = '" +
@@ -73,7 +47,7 @@ TEST(Acceptance, QualificationFailsOnlyTheMarginalModuleAtTheHotCorner) {
   EXPECT_GT(ber("75 C"), 2.4e-4);
   EXPECT_LT(ber("15 C"), 2.4e-4);
   // Raw counts are stored so any statistic can be recomputed.
-  EXPECT_NE(one(db, "SELECT count(*) FROM ber_counts WHERE bits > 0"), "0");
+  EXPECT_NE(query_one(db, "SELECT count(*) FROM ber_counts WHERE bits > 0"), "0");
 }
 
 TEST(Acceptance, HtolSoakOf32ModulesStoresExactlyTheConfiguredSamples) {
@@ -83,13 +57,13 @@ TEST(Acceptance, HtolSoakOf32ModulesStoresExactlyTheConfiguredSamples) {
       run_hilt({"run", (source_dir() / "sequences/library/htol-soak.yaml").string(), "--fixture",
                 (source_dir() / "fixtures/soak-32.yaml").string(), "--db", db, "-q"});
   ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
-  EXPECT_EQ(one(db, "SELECT count(*) FROM duts WHERE status = 'ok'"), "32");
+  EXPECT_EQ(query_one(db, "SELECT count(*) FROM duts WHERE status = 'ok'"), "32");
   // 1000 h sampled every 10 min: 6000 samples in every series (DUT, metric, lane), none missing,
   // none twice (the samples key is unique).
-  EXPECT_EQ(one(db,
+  EXPECT_EQ(query_one(db,
                 "SELECT count(*) FROM (SELECT dut_id, metric_id, lane FROM samples GROUP BY "
                 "1, 2, 3 HAVING count(*) <> 6000)"),
             "0");
-  EXPECT_EQ(one(db, "SELECT count(DISTINCT dut_id) FROM samples"), "32");
-  EXPECT_GE(std::stod(one(db, "SELECT duration_s FROM runs")), 1000.0 * 3600);
+  EXPECT_EQ(query_one(db, "SELECT count(DISTINCT dut_id) FROM samples"), "32");
+  EXPECT_GE(std::stod(query_one(db, "SELECT duration_s FROM runs")), 1000.0 * 3600);
 }

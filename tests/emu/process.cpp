@@ -1,5 +1,8 @@
 #include "process.hpp"
 
+#include <gtest/gtest.h>
+#include <sqlite3.h>
+
 #include <fcntl.h>
 #include <spawn.h>
 #include <sys/wait.h>
@@ -151,6 +154,43 @@ std::string write_one_empty_cage_fixture(const temp_dir& d, const std::string& e
       "    module: present\n";
   if (empty_is_dut) text += "  - slot: 2\n    module: empty\n";
   return d.write("one-empty-cage.yaml", text);
+}
+
+std::vector<std::string> query_rows(const std::string& db, const std::string& sql) {
+  sqlite3* h = nullptr;
+  EXPECT_EQ(sqlite3_open_v2(db.c_str(), &h, SQLITE_OPEN_READONLY, nullptr), SQLITE_OK) << db;
+  sqlite3_busy_timeout(h, 10000);  // a run may be writing (or creating) the file
+  sqlite3_stmt* st = nullptr;
+  EXPECT_EQ(sqlite3_prepare_v2(h, sql.c_str(), -1, &st, nullptr), SQLITE_OK) << sqlite3_errmsg(h);
+  std::vector<std::string> out;
+  while (st && sqlite3_step(st) == SQLITE_ROW) {
+    std::string row;
+    for (int c = 0; c < sqlite3_column_count(st); ++c) {
+      const auto* t = sqlite3_column_text(st, c);
+      row += (c ? "|" : "") + std::string(t ? reinterpret_cast<const char*>(t) : "NULL");
+    }
+    out.push_back(row);
+  }
+  sqlite3_finalize(st);
+  sqlite3_close(h);
+  return out;
+}
+
+void exec_sql(const std::string& db, const std::string& sql) {
+  sqlite3* h = nullptr;
+  ASSERT_EQ(sqlite3_open_v2(db.c_str(), &h, SQLITE_OPEN_READWRITE, nullptr), SQLITE_OK) << db;
+  sqlite3_busy_timeout(h, 10000);
+  char* err = nullptr;
+  EXPECT_EQ(sqlite3_exec(h, sql.c_str(), nullptr, nullptr, &err), SQLITE_OK)
+      << (err ? err : "") << "\n"
+      << sql;
+  sqlite3_free(err);
+  sqlite3_close(h);
+}
+
+std::string query_one(const std::string& db, const std::string& sql) {
+  const auto r = query_rows(db, sql);
+  return r.empty() ? std::string("(no row)") : r.front();
 }
 
 }  // namespace hilt::test

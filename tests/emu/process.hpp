@@ -49,4 +49,13 @@ std::string read_file(const std::filesystem::path& p);
 // First line of a string.
 std::string first_line(const std::string& s);
 
+// Every row of a query on a database file (opened read-only), each row's columns joined with
+// '|' (NULL as "NULL"). A database that cannot be opened or a query that does not prepare gives
+// no rows and a failed expectation.
+std::vector<std::string> query_rows(const std::string& db, const std::string& sql);
+// Runs SQL that changes a database (to fake a crashed run, say); a failure fails the test.
+void exec_sql(const std::string& db, const std::string& sql);
+// The first row of query_rows, or "(no row)".
+std::string query_one(const std::string& db, const std::string& sql);
+
 }  // namespace hilt::test

@@ -12,36 +12,13 @@
 using hilt::test::run_hilt;
 using hilt::test::source_dir;
 using hilt::test::temp_dir;
+using hilt::test::query_one;
+using hilt::test::query_rows;
 
 namespace {
 
 std::string bringup() {
   return (source_dir() / "sequences/library/bringup.yaml").string();
-}
-
-// Every row of a query, each row's columns joined with '|'.
-std::vector<std::string> rows(const std::string& db, const std::string& sql) {
-  sqlite3* h = nullptr;
-  EXPECT_EQ(sqlite3_open_v2(db.c_str(), &h, SQLITE_OPEN_READONLY, nullptr), SQLITE_OK);
-  sqlite3_stmt* st = nullptr;
-  EXPECT_EQ(sqlite3_prepare_v2(h, sql.c_str(), -1, &st, nullptr), SQLITE_OK) << sqlite3_errmsg(h);
-  std::vector<std::string> out;
-  while (st && sqlite3_step(st) == SQLITE_ROW) {
-    std::string row;
-    for (int c = 0; c < sqlite3_column_count(st); ++c) {
-      const auto* t = sqlite3_column_text(st, c);
-      row += (c ? "|" : "") + std::string(t ? reinterpret_cast<const char*>(t) : "NULL");
-    }
-    out.push_back(row);
-  }
-  sqlite3_finalize(st);
-  sqlite3_close(h);
-  return out;
-}
-
-std::string one(const std::string& db, const std::string& sql) {
-  const auto r = rows(db, sql);
-  return r.empty() ? std::string("(no row)") : r.front();
 }
 
 }  // namespace
@@ -51,13 +28,13 @@ TEST(SequenceFeatures, BringupPassesOnTheEmulatedBench) {
   const auto db = (d / "runs.db").string();
   const auto r = run_hilt({"run", bringup(), "--db", db, "-q"});
   ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
-  EXPECT_EQ(one(db, "SELECT status FROM runs"), "passed");
-  EXPECT_EQ(one(db, "SELECT count(*) FROM duts WHERE status = 'ok'"), "8");
-  EXPECT_EQ(one(db, "SELECT count(*) FROM measurements WHERE verdict NOT IN ('pass')"), "0");
+  EXPECT_EQ(query_one(db, "SELECT status FROM runs"), "passed");
+  EXPECT_EQ(query_one(db, "SELECT count(*) FROM duts WHERE status = 'ok'"), "8");
+  EXPECT_EQ(query_one(db, "SELECT count(*) FROM measurements WHERE verdict NOT IN ('pass')"), "0");
 
   // Power-up timing, judged by each part's own limit from the limit set, with its source.
   const std::string lims = (source_dir() / "sequences/library/limits/bringup-limits.yaml").string();
-  EXPECT_EQ(rows(db,
+  EXPECT_EQ(query_rows(db,
                  "SELECT d.slot, m.value, m.unit, m.comparator, m.limit_high, m.limit_source "
                  "FROM measurements m JOIN duts d ON d.id = m.dut_id "
                  "WHERE m.name = 'power_up_time' ORDER BY d.slot"),
@@ -73,16 +50,16 @@ TEST(SequenceFeatures, BringupPassesOnTheEmulatedBench) {
                 "8|2.5|s|le|5.0|" + lims + ":8:20 (limit set bringup, parts EMU-DD-400G-*)",
             }));
   // Fallback limits ("*") for what the part entries do not define.
-  EXPECT_EQ(one(db,
+  EXPECT_EQ(query_one(db,
                 "SELECT count(*) FROM measurements WHERE name = 'temperature' AND "
                 "limit_source LIKE '%bringup-limits.yaml:15:18 (limit set bringup, parts *)'"),
             "24");  // 8 DUTs x 3 readings
   // Every lane of every reading: 400G-DR4 has 4 media lanes, 800G-DR8 has 8.
-  EXPECT_EQ(one(db, "SELECT count(*) FROM measurements WHERE name = 'tx_power'"),
+  EXPECT_EQ(query_one(db, "SELECT count(*) FROM measurements WHERE name = 'tx_power'"),
             std::to_string(3 * (4 + 4 + 8 + 8 + 8 + 4 + 8 + 4)));
 
   // The repeat: one group per reading, its point on the group and on every step inside it.
-  EXPECT_EQ(rows(db,
+  EXPECT_EQ(query_rows(db,
                  "SELECT s.path, s.name, s.type, s.sweep_point_json FROM steps s JOIN duts d "
                  "ON d.id = s.dut_id WHERE d.slot = 1 AND s.path LIKE 'main/6/repeat/2/%' "
                  "ORDER BY s.id"),
@@ -95,7 +72,7 @@ TEST(SequenceFeatures, BringupPassesOnTheEmulatedBench) {
                 R"(main/6/repeat/2/iteration/5/measure|received power|measure|{"reading":2})",
                 R"(main/6/repeat/2/iteration/6/wait|wait|wait|{"reading":2})",
             }));
-  EXPECT_EQ(one(db, "SELECT sweep_point_json FROM steps WHERE path = 'main/3/power_up' LIMIT 1"),
+  EXPECT_EQ(query_one(db, "SELECT sweep_point_json FROM steps WHERE path = 'main/3/power_up' LIMIT 1"),
             "NULL");
 }
 
@@ -135,10 +112,10 @@ TEST(SequenceFeatures, ASweepRecordsItsPointOnEveryStep) {
   const auto r = run_hilt({"run", seq, "--db", db, "-q"});
   ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
   // 2 points x 2 readings x the point's settle time.
-  EXPECT_EQ(one(db, "SELECT CAST(round(duration_s) AS INTEGER) FROM runs"), "360");
+  EXPECT_EQ(query_one(db, "SELECT CAST(round(duration_s) AS INTEGER) FROM runs"), "360");
 
   EXPECT_EQ(
-      rows(db,
+      query_rows(db,
            "SELECT s.path, s.name, s.sweep_point_json FROM steps s JOIN duts d ON "
            "d.id = s.dut_id WHERE d.slot = 3 AND s.path LIKE 'main/1/%' ORDER BY s.id"),
       (std::vector<std::string>{
@@ -161,12 +138,12 @@ TEST(SequenceFeatures, ASweepRecordsItsPointOnEveryStep) {
           R"(main/1/sweep/2/point/1/repeat/2/iteration/2/measure|measure|{"settle":"2 min","reading":2})",
       }));
   // Which point a measurement was taken at, through its step.
-  EXPECT_EQ(one(db,
+  EXPECT_EQ(query_one(db,
                 "SELECT count(*) FROM measurements m JOIN steps s ON s.id = m.step_id WHERE "
                 "json_extract(s.sweep_point_json, '$.settle') = '2 min'"),
             "16");  // 8 DUTs x 2 readings
   // Limits by part number: the 400G parts got EMU-DD-*, the 800G parts the fallback.
-  EXPECT_EQ(rows(db,
+  EXPECT_EQ(query_rows(db,
                  "SELECT d.slot, m.limit_high, m.limit_source FROM measurements m JOIN duts "
                  "d ON d.id = m.dut_id JOIN steps s ON s.id = m.step_id WHERE s.path = "
                  "'main/1/sweep/1/point/1/repeat/1/iteration/2/measure' ORDER BY d.slot"),
@@ -181,7 +158,7 @@ TEST(SequenceFeatures, ASweepRecordsItsPointOnEveryStep) {
                 "8|70.0|" + (d / "lims.yaml").string() + ":4:18 (limit set e2e, parts EMU-DD-*)",
             }));
   // The prompt ran once, as a station step, and answered itself: stdin is not a terminal.
-  EXPECT_EQ(rows(db, "SELECT kind, message FROM events WHERE kind = 'prompt'"),
+  EXPECT_EQ(query_rows(db, "SELECT kind, message FROM events WHERE kind = 'prompt'"),
             (std::vector<std::string>{"prompt|prompt 'Check the loopback fibres' answered "
                                       "automatically: yes (stdin is not a terminal)"}));
 }
