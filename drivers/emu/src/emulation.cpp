@@ -477,8 +477,10 @@ std::unique_ptr<hilt::emulation> make_emulation(const YAML::Node& section,
     }
     target_faults faults;
     if (auto fn = m.get("faults"); fn.IsDefined()) {
-      checked_map f(fn, src, "faults", {"nack_rate"});
-      if (auto n = f.get("nack_rate"); n.IsDefined()) {
+      // The module's own faults (stuck states, a dying lane, ModuleFault at a time...) add to
+      // its profile's; nack_rate is the bus's, for this target.
+      opts.faults = parse_module_faults(fn, src, profiles.at(path).faults, {"nack_rate"});
+      if (auto n = fn["nack_rate"]; n.IsDefined()) {
         faults.nack_rate = as_number(n, src, "nack_rate", 0.0, 1.0);
       }
     }

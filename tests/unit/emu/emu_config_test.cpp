@@ -279,6 +279,38 @@ TEST(EmuSection, BadValues) {
       f.error("modulez: []\n").rfind(f.source + ":1:1: unknown key 'modulez' in emulation", 0), 0u);
 }
 
+TEST(EmuSection, FixtureLevelModuleFaultsApplyToThatModuleOnly) {
+  emu_fixture f;
+  auto emu = f.make(
+      "modules:\n"
+      "  - bus: port1\n"
+      "    profile: profiles/good.yaml\n"
+      "    faults: { module_fault: { at: 0 s, cause: 2 }, nack_rate: 0 }\n"
+      "  - { bus: port2, profile: profiles/good.yaml }\n");
+  const auto lines = emu->describe();
+  ASSERT_EQ(lines.size(), 2u);
+  EXPECT_NE(lines[0].find("state=ModuleFault"), std::string::npos) << lines[0];
+  EXPECT_NE(lines[1].find("state=ModuleReady"), std::string::npos) << lines[1];
+}
+
+TEST(EmuSection, FixtureLevelModuleFaultsAreChecked) {
+  emu_fixture f;
+  EXPECT_EQ(f.error("modules:\n"
+                    "  - bus: port1\n"
+                    "    profile: profiles/good.yaml\n"
+                    "    faults: { stuck: DPInit }\n"),
+            f.source +
+                ":4:15: unknown key 'stuck' in faults; expected one of: stuck_state, "
+                "garbage_page, laser_aging_db_per_khour, lane_dark, module_fault, nack_rate");
+  EXPECT_EQ(f.error("modules:\n"
+                    "  - bus: port1\n"
+                    "    profile: profiles/good.yaml\n"
+                    "    faults: { stuck_state: Sleeping }\n"),
+            f.source +
+                ":4:28: 'stuck_state' expects ModulePwrUp, ModulePwrDn, DPInit, DPDeinit or "
+                "DPTxTurnOn, got 'Sleeping'");
+}
+
 TEST(EmuSection, ProfileErrorsNameTheProfileFile) {
   emu_fixture f;
   const auto bad = f.write("profiles/bad.yaml", with_line(base_profile, 12, "media_type: 300"));
