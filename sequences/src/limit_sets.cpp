@@ -45,7 +45,7 @@ std::optional<limit_set_file> parse_limit_set(parse_context& ctx, const std::str
   }
   std::vector<YAML::Node> docs;
   try {
-    docs = YAML::LoadAll(text);
+    docs = load_all(text);  // not YAML::LoadAll: see parse.hpp
   } catch (const YAML::Exception& e) {
     ctx.error(e.mark, fmt::format("YAML syntax error: {}", e.msg));
     return std::nullopt;

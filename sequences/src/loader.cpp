@@ -68,7 +68,10 @@ std::string loader::point_json() const {
       j[name] = v.text;
     }
   }
-  return j.dump();
+  // error_handler_t::replace: a loop value need not be UTF-8 (a Latin-1 "25 \xB0C" in a sweep's
+  // values); the default handler throws json::type_error 316 out of the loader, which ended
+  // `hilt validate` / `hilt run` with an uncaught exception (found by tests/fuzz/sequence_loader).
+  return j.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
 }
 
 // "line 3, column 5" for a "file:3:5" of this file (messages about another place in it).
@@ -474,7 +477,7 @@ analysis analyse(const std::string& original, const std::string& file, const loa
 
   std::vector<YAML::Node> docs;
   try {
-    docs = YAML::LoadAll(text);
+    docs = load_all(text);  // not YAML::LoadAll: see parse.hpp
   } catch (const YAML::Exception& e) {
     ctx.error(e.mark, fmt::format("YAML syntax error: {}", e.msg));
     out.errors = ctx.errors();

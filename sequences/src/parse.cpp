@@ -1,12 +1,14 @@
 #include "hilt/seq/parse.hpp"
 
 #include <fmt/format.h>
+#include <yaml-cpp/eventhandler.h>
 
 #include <algorithm>
 #include <cctype>
 #include <charconv>
 #include <cmath>
 #include <set>
+#include <sstream>
 
 #include "hilt/step.hpp"
 
@@ -609,6 +611,50 @@ std::vector<std::string> yaml_map::reject_unknown(std::span<const std::string> a
                     accepted.empty() ? std::string("none") : join(accepted), tail));
   }
   return unknown;
+}
+
+namespace {
+// Sees where each document starts, and nothing else.
+struct document_starts final : YAML::EventHandler {
+  YAML::Mark last;
+  std::size_t count = 0;
+  void OnDocumentStart(const YAML::Mark& m) override {
+    last = m;
+    ++count;
+  }
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnAlias(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                const std::string&) override {}
+  void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                       YAML::EmitterStyle::value) override {}
+  void OnSequenceEnd() override {}
+  void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                  YAML::EmitterStyle::value) override {}
+  void OnMapEnd() override {}
+};
+}  // namespace
+
+std::vector<YAML::Node> load_all(const std::string& text) {
+  // yaml-cpp 0.7's parser can get stuck on a token no rule consumes ("&a?,\x10", found by
+  // tests/fuzz/sequence_loader): every HandleNextDocument() then reports another empty document
+  // starting at the same place, and YAML::LoadAll appends a null node per turn until memory runs
+  // out (jbeder/yaml-cpp#1319, fixed upstream after 0.7). So walk the documents first without
+  // building nodes and stop at one that starts where the previous one did; LoadAll is only run on
+  // text where that walk ended.
+  std::istringstream in(text);
+  YAML::Parser parser(in);
+  document_starts starts;
+  for (;;) {
+    const std::size_t before = starts.count;
+    const YAML::Mark previous = starts.last;
+    if (!parser.HandleNextDocument(starts)) break;
+    if (before > 0 && starts.last.pos == previous.pos) {
+      throw YAML::ParserException(starts.last, "cannot make sense of the text from here");
+    }
+  }
+  return YAML::LoadAll(text);
 }
 
 }  // namespace hilt::seq

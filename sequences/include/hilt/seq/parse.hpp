@@ -199,4 +199,9 @@ std::string join(std::span<const std::string> items, std::string_view separator 
 std::string protect_references(std::string_view text);
 std::string display(std::string_view text);
 
+// YAML::LoadAll that always returns: yaml-cpp 0.7 (Debian 12) loops forever on some malformed
+// input, appending a null document per turn until memory runs out (see parse.cpp). Throws
+// YAML::ParserException at the place it cannot get past instead.
+std::vector<YAML::Node> load_all(const std::string& text);
+
 }  // namespace hilt::seq
