@@ -57,6 +57,14 @@ struct checker {
   void known_keys(const YAML::Node& map, std::initializer_list<std::string_view> keys,
                   std::string_view what) {
     for (const auto& kv : map) {
+      // A list or mapping used as a key ("{? [a, b] : c}") has no string form: as<std::string>()
+      // would throw YAML::TypedBadConversion, and `hilt` would report an internal error instead of
+      // file:line:col (found by tests/fuzz/fixture_loader).
+      if (!kv.first.IsScalar() && !kv.first.IsNull()) {
+        add(kv.first, fmt::format("a key in {} must be a single value, not a {}", what,
+                                  kv.first.IsSequence() ? "list" : "mapping"));
+        continue;
+      }
       const auto k = kv.first.as<std::string>();
       bool ok = false;
       std::string list;

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <charconv>
+#include <cmath>
 #include <filesystem>
 #include <optional>
 
@@ -36,7 +37,10 @@ double number_option(const make_args& a, const YAML::Node& n, const char* key, d
   double v = 0;
   const std::string s = n.IsScalar() ? n.Scalar() : std::string();
   auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-  if (s.empty() || ec != std::errc{} || p != s.data() + s.size() || v < lo || v > hi) {
+  // !isfinite: from_chars reads "nan", which passes both range comparisons; `unit: nan` then
+  // reached static_cast<int>(NaN), undefined behaviour (found by tests/fuzz/fixture_loader).
+  if (s.empty() || ec != std::errc{} || p != s.data() + s.size() || !std::isfinite(v) || v < lo ||
+      v > hi) {
     bad_option(a, n, fmt::format("option '{}' expects a number within {}..{}", key, lo, hi));
   }
   return v;
