@@ -1,6 +1,10 @@
 // hilt devices [--fixture F] [--json]
 #include <fmt/format.h>
 
+#include <chrono>
+#include <optional>
+#include <string>
+
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -8,15 +12,50 @@
 
 #include "cli.hpp"
 #include "hilt/bench.hpp"
+#include "hilt/calibration.hpp"
 #include "hilt/error.hpp"
 
 namespace hilt::cli {
+
+namespace {
+
+// Where a device stands with its calibration today: the listing's text (describe_calibration,
+// "-" without a date), and for --json a status keyword and the days left (negative: overdue).
+struct calibration_view {
+  std::string text = "-";
+  std::string status = "none";  // none | ok | overdue | invalid
+  std::optional<int> days_left;
+  std::optional<calibration_policy> policy;
+};
+
+calibration_view view_calibration(const fixture& f, const std::string& device,
+                                  const std::string& due, std::chrono::year_month_day today) {
+  calibration_view v;
+  for (const auto& d : f.devices) {
+    if (d.name == device) v.policy = d.calibration.value_or(f.calibration);
+  }
+  if (due.empty()) return v;
+  v.text = describe_calibration(due, today);
+  const auto date = parse_iso_date(due);
+  if (!date) {
+    v.status = "invalid";  // load_fixture accepts only real dates: not expected
+    return v;
+  }
+  v.days_left =
+      static_cast<int>((std::chrono::sys_days(*date) - std::chrono::sys_days(today)).count());
+  // Valid through the due date (calibration.hpp).
+  v.status = *v.days_left < 0 ? "overdue" : "ok";
+  return v;
+}
+
+}  // namespace
 
 command_fn add_devices(CLI::App& app) {
   auto* cmd = app.add_subcommand(
       "devices",
       "Open the bench, probe each device and print its identity (vendor, part number, "
-      "serial, firmware). No test runs and no device setting is changed");
+      "serial, firmware) and its calibration due date from the fixture. No test runs and no "
+      "device setting is changed");
   auto fixture_path = std::make_shared<std::string>();
   auto json = std::make_shared<bool>(false);
   cmd->add_option("--fixture,-f", *fixture_path, "Fixture file (default: the emulated bench)");
@@ -59,6 +98,7 @@ command_fn add_devices(CLI::App& app) {
         asio::detached);
     clk.run();
 
+    const auto today = today_utc();
     int failures = 0;
     if (*json) {
       nlohmann::json out = nlohmann::json::array();
@@ -68,7 +108,13 @@ command_fn add_devices(CLI::App& app) {
                          {"driver", r.driver},
                          {"class", r.kind},
                          {"origin", r.origin}};
-        if (!r.calibration_due.empty()) j["calibration_due"] = r.calibration_due;
+        const auto cal = view_calibration(f, r.name, r.calibration_due, today);
+        j["calibration_due"] =
+            r.calibration_due.empty() ? nlohmann::json(nullptr) : nlohmann::json(r.calibration_due);
+        j["calibration_status"] = cal.status;
+        if (cal.days_left) j["calibration_days_left"] = *cal.days_left;
+        if (cal.policy && !r.calibration_due.empty())
+          j["calibration_policy"] = std::string(to_string(*cal.policy));
         if (r.id) {
           j["identity"] = {{"vendor", r.id->vendor},     {"part_number", r.id->part_number},
                            {"serial", r.id->serial},     {"firmware", r.id->firmware},
@@ -82,14 +128,15 @@ command_fn add_devices(CLI::App& app) {
       }
       fmt::print("{}\n", out.dump(2));
     } else {
-      table t(
-          {"DEVICE", "ADDRESS", "CLASS", "VENDOR", "PART NUMBER", "SERIAL", "FIRMWARE", "STATUS"});
+      table t({"DEVICE", "ADDRESS", "CLASS", "VENDOR", "PART NUMBER", "SERIAL", "FIRMWARE",
+               "CAL DUE", "STATUS"});
       for (const auto& r : rows) {
+        const std::string cal = view_calibration(f, r.name, r.calibration_due, today).text;
         if (r.id) {
           t.row({r.name, r.address, r.kind, r.id->vendor, r.id->part_number, r.id->serial,
-                 r.id->firmware, "ok"});
+                 r.id->firmware, cal, "ok"});
         } else {
-          t.row({r.name, r.address, r.kind, "", "", "", "",
+          t.row({r.name, r.address, r.kind, "", "", "", "", cal,
                  fmt::format("error: {} ({})", r.ec.message(), errc_name(r.ec.value()))});
         }
       }

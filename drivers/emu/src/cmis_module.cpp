@@ -686,6 +686,7 @@ std::optional<cmis_module::time_point> cmis_module::next_event(time_point) {
 }
 
 void cmis_module::advance(time_point now) {
+  if (!powered_) return;  // no Vcc: nothing runs (set_powered restarts the clocks)
   for (int guard = 0; guard < 100000; ++guard) {
     if (next_due_ && *next_due_ > now) return;
     const auto te = next_event(now);
@@ -866,9 +867,12 @@ double cmis_module::dissipation_for(msm_state s) const noexcept {
   return profile_.low_power_w;
 }
 
+double cmis_module::heat_w() const noexcept {
+  return powered_ ? dissipation_for(state_) : 0.0;
+}
+
 double cmis_module::temperature_at(time_point at) const noexcept {
-  const double steady =
-      world_->ambient_c() + dissipation_for(state_) * profile_.thermal_resistance_c_per_w;
+  const double steady = world_->ambient_c() + heat_w() * profile_.thermal_resistance_c_per_w;
   if (at <= thermal_t0_) return thermal_t0_c_;
   const double dt = std::chrono::duration<double>(at - thermal_t0_).count();
   return steady + (thermal_t0_c_ - steady) * std::exp(-dt / profile_.thermal_time_constant_s);
@@ -1662,6 +1666,8 @@ std::error_code cmis_module::on_read(std::span<std::uint8_t> out) {
 std::error_code cmis_module::on_transfer(std::span<const std::uint8_t> write,
                                          std::span<std::uint8_t> read) {
   std::lock_guard lock(mu_);
+  // Without Vcc nothing on the module answers its address.
+  if (!powered_) return make_error_code(errc::nack);
   const time_point now = world_->now();
   advance(now);
   // The management interface is not up during MgmtInit: nothing is acknowledged.
@@ -1715,7 +1721,7 @@ double cmis_module::case_temperature_c() {
 double cmis_module::dissipation_w() {
   std::lock_guard lock(mu_);
   advance(world_->now());
-  return dissipation_for(state_);
+  return heat_w();
 }
 
 double cmis_module::link_ber(int lane, bool media) {
@@ -1744,9 +1750,78 @@ void cmis_module::set_lpmode_pin(bool asserted) {
   advance(now);
 }
 
+void cmis_module::set_powered(bool on) {
+  std::lock_guard lock(mu_);
+  if (on == powered_) return;
+  const auto now = world_->now();
+  if (!on) {
+    // Vcc removed: everything due so far happened, then the module stops where it is.
+    advance(now);
+    if (any_checker()) settle_prbs(now);
+    settle_thermal(now);  // from here the case cools toward ambient (heat_w() is 0)
+    powered_ = false;
+    lose_power(now);
+    return;
+  }
+  // Vcc back: a power-on reset (CMIS 5.x §6.3.2, ResetS = VccReset ...): MgmtInit from now,
+  // then ModuleLowPwr, and on as LowPwrS says — the same path as a cold boot.
+  settle_thermal(now);
+  powered_ = true;
+  state_ = msm_state::mgmt_init;
+  state_since_ = now;
+  control_changed_at_ = now;
+  for (auto& l : dp_)
+    l.since = now;
+  for (auto& t : laser_enabled_at_)
+    t = now;
+  prbs_t_ = now;
+  cond_since_ = now;
+  conditions_changed(now);
+}
+
+bool cmis_module::powered() {
+  std::lock_guard lock(mu_);
+  return powered_;
+}
+
+void cmis_module::lose_power(time_point now) {
+  // Everything volatile is gone: the memory map returns to what the module holds in non-volatile
+  // memory (rebuilt from the profile, or the loaded image with its volatile bytes at defaults),
+  // every control and flag to its power-on value, the state machines to their start.
+  if (!image_loaded_) {
+    build_memory_map();
+    reset_volatile(now);
+  } else {
+    if (!static_image_) reset_volatile(now);
+    lower_[lower::bank_select] = 0;
+    lower_[lower::page_select] = 0;
+    pointer_ = 0;
+  }
+  for (auto& side : chk_) {
+    for (auto& c : side) {
+      reset_checker(c, now);
+      c.enabled = false;
+    }
+  }
+  for (auto& l : dp_) {
+    l.state = dp_state::deactivated;
+    l.since = now;
+  }
+  apply_ = {};
+  vdm_frozen_ = false;
+  state_ = msm_state::mgmt_init;
+  state_since_ = now;
+  control_changed_at_ = now;
+  next_due_.reset();
+}
+
 std::string cmis_module::describe() {
   std::lock_guard lock(mu_);
   const auto now = world_->now();
+  if (!powered_) {
+    return fmt::format("{} state=Unpowered lasers=off pn={} sn={}", opts_.label,
+                       profile_.part_number, profile_.serial);
+  }
   advance(now);
   bool on = false;
   for (int l = 0; l < profile_.elsfp.lanes; ++l)
@@ -1814,6 +1889,7 @@ void cmis_module::load_image(std::span<const std::uint8_t> image256) {
                                           0x21, 0x22, 0x23, 0x24, 0x25};
   static_image_ =
       std::find(std::begin(cmis_ids), std::end(cmis_ids), lower_[0]) == std::end(cmis_ids);
+  image_loaded_ = true;
   flat_ = static_image_ || (lower_[lower::characteristics] & 0x80) != 0;  // MemoryModel (8-5)
   lower_[lower::bank_select] = 0;
   lower_[lower::page_select] = 0;

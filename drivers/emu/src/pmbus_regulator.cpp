@@ -56,12 +56,23 @@ bool known(std::uint8_t c) {
 }
 }  // namespace
 
-pmbus_regulator::pmbus_regulator(std::shared_ptr<const world> w,
-                                 std::shared_ptr<const power_rail> rail, regulator_params p)
+pmbus_regulator::pmbus_regulator(std::shared_ptr<const world> w, std::shared_ptr<power_rail> rail,
+                                 regulator_params p)
     : world_(std::move(w)), rail_(std::move(rail)), p_(std::move(p)) {
   on_ = p_.on;
   vout_cmd_ = p_.vout;
   iout_limit_ = p_.iout_limit;
+  std::lock_guard lk(mu_);
+  sync_rail();
+}
+
+void pmbus_regulator::sync_rail() {
+  // Power coupling (power_rail.hpp): the devices on the rail see what the output delivers.
+  if (!rail_) return;
+  const double v = on_ && !oc_latched_ ? vout_cmd_ : 0.0;
+  if (told_ && *told_ == v) return;
+  told_ = v;
+  rail_->set_source_volts(v);
 }
 
 pmbus_regulator::snapshot pmbus_regulator::evaluate() {
@@ -87,6 +98,7 @@ pmbus_regulator::snapshot pmbus_regulator::evaluate() {
   if (status_cml_) w |= st::cml;
   if (w & st::power_good_n) w |= st::none_of_the_above;
   s.status_word = w;
+  sync_rail();
   return s;
 }
 
@@ -116,15 +128,18 @@ std::error_code pmbus_regulator::write_command(std::uint8_t c, std::span<const s
     case cmd::operation:
       if (data.size() != 1) return nack_cml(cml_invalid_data);
       on_ = (data[0] & 0x80) != 0;
+      sync_rail();
       return {};
     case cmd::clear_faults:
       if (!data.empty()) return nack_cml(cml_invalid_data);
       oc_latched_ = false;
       status_cml_ = 0;
+      sync_rail();
       return {};
     case cmd::vout_command:
       if (data.size() != 2) return nack_cml(cml_invalid_data);
       vout_cmd_ = hilt::pmbus::linear16_decode(word(), p_.vout_exponent);
+      sync_rail();
       return {};
     case cmd::iout_oc_fault_limit:
       if (data.size() != 2) return nack_cml(cml_invalid_data);

@@ -338,6 +338,21 @@ void scpi_psu_emulator::evaluate() {
                                    error_text(-300), i + 1, amps, c.st.current_limit));
     }
   }
+  sync_rails();
+}
+
+void scpi_psu_emulator::sync_rails() {
+  // The world model's power coupling: the devices on an output see the voltage it delivers. An
+  // output turned off (or tripped, or set below a module's lockout) is a module pulled from
+  // power; turned on again, the module goes through its power-on reset (CMIS 5.x §6.3.2: a
+  // module powers up in MgmtInit, then ModuleLowPwr) — see cmis_module::set_powered.
+  for (auto& c : channels_) {
+    if (!c.rail) continue;
+    const double v = delivering(c) ? c.st.voltage : 0.0;
+    if (c.told && *c.told == v) continue;
+    c.told = v;
+    c.rail->set_source_volts(v);
+  }
 }
 
 std::optional<int> scpi_psu_emulator::parse_channel_name(std::string_view p) const {
@@ -615,10 +630,13 @@ std::optional<std::string> scpi_psu_emulator::handle(std::string_view message) {
   return out;
 }
 
-void scpi_psu_emulator::set_rail(int ch, std::shared_ptr<const power_rail> rail) {
+void scpi_psu_emulator::set_rail(int ch, std::shared_ptr<power_rail> rail) {
   std::lock_guard lk(mu_);
   if (ch < 1 || ch > channel_count()) return;
-  channels_[static_cast<std::size_t>(ch - 1)].rail = std::move(rail);
+  auto& c = channels_[static_cast<std::size_t>(ch - 1)];
+  c.rail = std::move(rail);
+  c.told.reset();
+  sync_rails();
 }
 
 void scpi_psu_emulator::set_output(int ch, double volts, double amps, bool on) {
@@ -629,6 +647,7 @@ void scpi_psu_emulator::set_output(int ch, double volts, double amps, bool on) {
   c.st.current_limit = quantise(amps, model_.current_resolution);
   c.st.output = on;
   if (on) general_ = true;
+  sync_rails();
 }
 
 scpi_psu_emulator::channel_state scpi_psu_emulator::channel(int ch) const {

@@ -13,8 +13,9 @@
 //  - an access to the upper half while BankSelect/PageSelect name a page this module does not
 //    have is NACKed (the select write itself is accepted and reads back);
 //  - writes to read-only bytes are accepted and ignored;
-//  - during MgmtInit (after power-on with boot: cold, or after SoftwareReset) every access is
-//    NACKed, like a real module whose management interface is not up yet.
+//  - during MgmtInit (after power-on with boot: cold, after SoftwareReset, or after its Vcc came
+//    back) every access is NACKed, like a real module whose management interface is not up yet;
+//  - without Vcc (set_powered(false): its supply output is off) every access is NACKed.
 //
 // Module State Machine (§6.3.2): MgmtInit -> ModuleLowPwr -> ModulePwrUp -> ModuleReady, and
 // ModuleReady -> ModulePwrDn -> ModuleLowPwr when LowPwrS = LowPwrRequestSW (26.4) OR
@@ -37,6 +38,19 @@
 // once while their condition persists); temperature, Vcc, Tx power, Tx bias and Rx power flags are
 // raised against the page 02h thresholds as stored. IntL (00h:3.0) is asserted while an unmasked
 // module flag (masks 00h:31-36) or any lane flag is set.
+//
+// Power (set_powered, driven by the power rail the module sits on — power_rail.hpp): losing Vcc
+// is being pulled from the cage. The module stops answering (every access NACKed), its state
+// machines, monitors, PRBS counters and lasers stop, it dissipates nothing (its case cools toward
+// ambient) and every volatile byte is lost. Vcc coming back is a power-on reset (CMIS 5.x §6.3.2:
+// ResetS = VccReset OR ResetL OR SoftwareReset, and the MSM leaves Reset through MgmtInit),
+// exactly as a cold boot: MgmtInit for `mgmt_init` (accesses NACKed), then ModuleLowPwr with
+// every control at its default, staying there while LowPwrS holds it (the LPMode pin, with
+// LowPwrAllowRequestHW at its default 1) and going on to ModulePwrUp / ModuleReady otherwise.
+// Data paths start DPDeactivated (then follow their default controls), PRBS is off, the VDM
+// freeze is released, a ModuleFault is gone (a power cycle is the host's recovery from it).
+// The non-volatile part of the memory map (identity, advertising, thresholds, a loaded image)
+// stays.
 //
 // Monitors come from the world model: case temperature = ambient + dissipation x thermal
 // resistance with a first-order lag; Vcc with seeded noise; per media lane Tx bias and Tx power
@@ -122,11 +136,17 @@ class cmis_module final : public i2c_target_device,
   double case_temperature_c();              // the model's value now
   double dissipation_w();
   void set_lpmode_pin(bool asserted);
+  // Vcc on or off (the world model's power rail calls it; tests may too). Off: the module is
+  // unpowered from now on (every access NACKed, dissipation 0, volatile state lost; state() says
+  // MgmtInit, where it will start). On: power-on reset from now. Idempotent.
+  void set_powered(bool on);
+  bool powered();
   // The link model's BER for a lane now (1-based; side media or host): what a checker counts.
   double link_ber(int lane, bool media);
   // An ELSFP's laser lane output now, in mW (0 when off, ramping counts as off); 0 for others.
   double laser_output_mw(int lane);
-  // "port1@0x50 state=ModuleReady lasers=on tx_disable=0x00 pn=... sn=..."
+  // "port1@0x50 state=ModuleReady lasers=on tx_disable=0x00 pn=... sn=...";
+  // "port1@0x50 state=Unpowered lasers=off pn=... sn=..." without Vcc.
   std::string describe();
 
   const module_profile& profile() const noexcept { return profile_; }
@@ -189,6 +209,7 @@ class cmis_module final : public i2c_target_device,
   void default_lane_config(page_bytes& p10, int bank);
   void fix_checksum(std::uint8_t page) noexcept;
   void reset_volatile(time_point now);
+  void lose_power(time_point now);  // everything volatile is gone; MgmtInit at power-on
   std::uint8_t byte10(int host_lane, int offset) const noexcept;  // page 10h of the lane's bank
 
   // Time: every timed transition due up to `now`, in order.
@@ -204,6 +225,7 @@ class cmis_module final : public i2c_target_device,
 
   // Physics (callers hold mu_).
   double dissipation_for(msm_state s) const noexcept;
+  double heat_w() const noexcept;  // dissipation now: 0 without Vcc
   void settle_thermal(time_point at);
   double temperature_at(time_point at) const noexcept;
   int host_of_media(int media_lane) const noexcept;
@@ -264,6 +286,8 @@ class cmis_module final : public i2c_target_device,
   bool lpmode_pin_ = false;
   bool flat_ = false;
   bool static_image_ = false;  // load_image() of a non-CMIS (SFF-8636 / SFF-8472) image
+  bool image_loaded_ = false;  // load_image(): the image is the non-volatile memory
+  bool powered_ = true;        // Vcc (set_powered)
   bool fault_applied_ = false;
   std::optional<time_point> next_due_;  // cached next_event(); reset by every change
 

@@ -16,7 +16,10 @@
 // An unsupported command, or one listed in `unsupported`, is NACKed and sets STATUS_CML bit 7;
 // bad data (a PAGE other than 0, a write to a read-only command) is NACKed and sets bit 6.
 // Over-current: I_out above IOUT_OC_FAULT_LIMIT latches the output off (STATUS_IOUT bit 7,
-// STATUS_WORD IOUT_OC_FAULT and IOUT/POUT) until CLEAR_FAULTS.
+// STATUS_WORD IOUT_OC_FAULT and IOUT/POUT) until CLEAR_FAULTS (evaluated when the regulator is
+// read). What the output delivers (VOUT_COMMAND while on, 0 while off or latched) is passed on to
+// the rail at once (power_rail::set_source_volts): the emulated modules on it lose power when it
+// goes off and go through their power-on reset when it comes back.
 //
 // Thread-safe (one lock per regulator).
 #pragma once
@@ -24,6 +27,7 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <string>
 
@@ -50,7 +54,7 @@ struct regulator_params {
 
 class pmbus_regulator final : public i2c_target_device {
  public:
-  pmbus_regulator(std::shared_ptr<const world> w, std::shared_ptr<const power_rail> rail,
+  pmbus_regulator(std::shared_ptr<const world> w, std::shared_ptr<power_rail> rail,
                   regulator_params p);
 
   std::error_code on_write(std::span<const std::uint8_t> bytes) override;
@@ -70,11 +74,13 @@ class pmbus_regulator final : public i2c_target_device {
 
  private:
   snapshot evaluate();  // callers hold mu_
+  void sync_rail();     // tells the rail what the output delivers now (callers hold mu_)
   std::error_code nack_cml(std::uint8_t bit);
   std::error_code write_command(std::uint8_t cmd, std::span<const std::uint8_t> data);
 
   std::shared_ptr<const world> world_;
-  std::shared_ptr<const power_rail> rail_;
+  std::shared_ptr<power_rail> rail_;
+  std::optional<double> told_;  // the voltage last passed on to the rail
   regulator_params p_;
   std::mutex mu_;
   std::uint8_t pointer_ = 0;

@@ -32,6 +32,9 @@
 // limit trips the output off (over-current protection, always armed) and queues -300; the trip is
 // evaluated whenever the instrument handles a message. Settings and readings are quantised to
 // the model's stated resolution; MEASure answers 0 V / 0 A for an output that is off.
+// Whatever changes what an output delivers (OUTPut, the rs-ngp master switch, VOLTage, a trip,
+// set_output) is passed on to its rail at once (power_rail::set_source_volts): turning an output
+// off pulls the power from the emulated modules on it, turning it on powers them up again.
 //
 // Thread-safe: every public method locks.
 #pragma once
@@ -82,7 +85,8 @@ class scpi_psu_emulator {
   void input_overrun();
 
   // Wiring and backdoors (for the world model and tests).
-  void set_rail(int channel, std::shared_ptr<const power_rail> rail);
+  // Connects output `channel` to `rail` and tells the rail what the output delivers now.
+  void set_rail(int channel, std::shared_ptr<power_rail> rail);
   void set_output(int channel, double volts, double amps, bool on);  // also the master switch
   channel_state channel(int channel) const;
   double measured_voltage(int channel);
@@ -98,12 +102,14 @@ class scpi_psu_emulator {
   struct output {
     scpi_psu::channel_rating rating;
     channel_state st;
-    std::shared_ptr<const power_rail> rail;
+    std::shared_ptr<power_rail> rail;
+    std::optional<double> told;  // the voltage last passed on to the rail
   };
   struct unit;  // one parsed program message unit
 
   void push_error(int code, std::string_view text);
-  void evaluate();  // over-current trips (callers hold mu_)
+  void evaluate();    // over-current trips, then sync_rails() (callers hold mu_)
+  void sync_rails();  // passes what each output delivers now on to its rail (callers hold mu_)
   bool delivering(const output& c) const noexcept;
   double load_current(const output& c) const;
   double quantise(double v, double step) const noexcept;
