@@ -3,16 +3,18 @@
 //   - step: thermal_soak
 //     chamber: chamber1                    # required: a fixture thermal chamber
 //     profile:                             # required, run in order, `cycles` times
-//       - { ramp_to: 85 C, rate: 2 C/min } # set point moved at `rate` (C/min or C/h); no rate: at
-//       once
+//       - { ramp_to: 85 C, rate: 2 C/min } # set point moved at `rate` (C/min, C/h or C/s);
+//                                          # no rate: at once
 //       - { dwell: 1000 h }                # hold; samples are taken only in dwells
 //     cycles: 1                            # default 1
 //     interval: 10 min                     # sample period in dwells (default 10 min)
-//     stabilize: { within: 1 C, for: 5 min, timeout: 4 h }   # after each ramp (these defaults)
+//     stabilize: { within: 1 C, for: 5 min, timeout: 4 h, dut: 2 C }  # after each ramp
 //     abort: { temperature: 95 C, chamber: 100 C }          # DUT case / chamber air, optional
 //     limits: { temperature: { max: 80 C } }                 # per monitor, judged at every sample
-//     max_flaps: 0                         # limit excursions allowed per monitor and lane (default
-//     0) max_drift: { tx_power: 0.01 dB }     # per hour, first to last sample (tx/rx power in dB)
+//     max_flaps: 0                         # limit excursions allowed per monitor and lane
+//     max_drift: { tx_power: 0.01 dB }     # per hour, first to last sample (tx/rx power in dB)
+//     flags: true                          # latched module flags as events (default true)
+//     ber: { every: 24 h, gate: 10 s, pattern: PRBS31Q, side: media, max: 2.4e-4 }
 //
 // Design (the chamber is a station resource): the step runs per DUT, and the first DUT to start it
 // creates one controller per chamber that alone drives the chamber through the profile (holding
@@ -21,14 +23,63 @@
 // t0 it samples at t0 + k·interval for k = 0 .. floor(D / interval) − 1, so a DUT records exactly
 // cycles × Σ floor(D / interval) samples of each monitor reading (every monitor of every lane).
 // DUTs start the step together when a station step precedes it (the runner's barrier); a DUT that
-// joins during a dwell samples from then on. Stabilisation: the chamber air stays within ± within
-// of the set point for `for` (checked every min(1 min, for / 5)); not stable by `timeout` aborts.
+// joins during a dwell samples from then on. Only the DUT touches its module, always from its own
+// coroutine, so the module never sees two operations at once.
+//
+// Stabilisation, after each ramp (defaults within 1 C, for 5 min, timeout 4 h; no `dut`): the
+// controller checks every `check` = min(1 min, for / 5). The chamber is stable once its air
+// reading has been within ± within of the set point at ⌈for / check⌉ checks in a row. With `dut:
+// D`, at every check each DUT in the step also reads its module's case temperature (the
+// `temperature` monitor), and a DUT is steady once its last ⌈for / check⌉ + 1 readings (which
+// span `for`) differ by at most D (max − min); the soak goes on when the chamber is stable and
+// every DUT still in the step is steady. A DUT whose module reports no `temperature` does not
+// hold it up. Not stable by `timeout` aborts the soak (soak_abort), naming the chamber or the DUT
+// that moved most. A DUT whose temperature read fails leaves the step with a device error.
+//
+// Flags (`flags: true`, the default): at each sample the DUT's latched module flags are read (and
+// so cleared: they are clear-on-read) and each flag that was not set at the previous read is one
+// event: kind module_alarm (severity alarm) for `*_alarm` flags, faults, LOS and LOL (tx_fault,
+// tx_los, rx_los, tx_cdr_lol, rx_cdr_lol, tx_adaptive_eq_fail, *firmware_error*); module_warning
+// (severity warning) for `*_warn` and any other flag; the message names the flag, its monitor
+// and lane and the monitor's value at that sample ("tx_power_low_alarm lane 3 raised (tx_power
+// lane 3 = -9.12 dBm)"). A flag that goes away is an info event module_flag_cleared. State-change
+// notifications (module_state_changed, dp_state_changed, output_status_rx_changed, cdb*) are not
+// events. Flags do not change the verdict; limits do.
+//   managed_module (hilt/device.hpp) has no flags call yet: the CMIS driver has one
+//   (cmis::cmis_module::async_read_flags) that this library cannot reach (hilt_sequences links
+//   hilt_core only). A program that links a driver registers the driver's flags read with
+//   register_module_flags_reader(); for a module whose driver has none registered, or whose
+//   driver answers not_supported, one info event module_flags_unavailable says so and the soak
+//   goes on without flags.
+//
+// Periodic BER (`ber:`): in each dwell starting at t0, a PRBS check starts at t0 + j·every (j =
+// 0, 1, ...) when lock_timeout + gate still fit before the dwell ends. Generator and checker are
+// enabled on the DUT's own module (side, pattern, lanes: as the ber step; lanes `all` by
+// default), the checker must lock within lock_timeout (default 10 s), the counters at lock start
+// the gate, and after `gate` (default 10 s) they are read again and the PRBS switched off. Per lane
+// it stores ber_counts (bits, errors, gate, pattern) and the measurements `ber` (errors / bits,
+// judged ≤ max when given) and `prbs_lock` (1 = locked through the gate, judged = 1). No lock is
+// an event prbs_no_lock, a loss of lock during the gate an event prbs_lock_lost (both alarms), and
+// either fails the lane. Samples go on at their instants during a check (taken a few ms late when
+// a counter read is in progress). `every` must exceed lock_timeout + gate, and some dwell must
+// hold one check.
+//
+// Post-FEC errors: not available. No hilt device interface reports post-FEC (uncorrectable)
+// error counts: a managed_module gives PRBS checker bit errors (async_prbs_read, pre-FEC unless
+// the checker sits after the FEC, which the interface cannot select) and VDM readings (pre-FEC
+// BER; the CMIS driver also decodes the VDM errored-frames observables, which are ratios over the
+// module's last VDM interval, not counts over a window); no emulated module offers those
+// observables or a post-FEC checker. So `max_post_fec_errors:` is refused when the sequence is
+// loaded, with that reason, rather than judged against a stand-in.
+//
 // Events (per DUT): each phase (soak_phase), a monitor leaving or re-entering its limit
-// (soak_limit_excursion, alarm / soak_limit_recovered), an abort (soak_abort, fault). Results:
-// `excursions.<monitor>` per lane (judged ≤ max_flaps), `drift_per_h.<monitor>` per lane (judged
-// ≤ max_drift), `soak_samples` (sample instants taken).
+// (soak_limit_excursion, alarm / soak_limit_recovered), module flags (above), PRBS lock (above),
+// an abort (soak_abort, fault). Results: `excursions.<monitor>` per lane (judged ≤ max_flaps),
+// `drift_per_h.<monitor>` per lane (judged ≤ max_drift), `ber` / `prbs_lock` per check and lane,
+// `soak_samples` (sample instants taken).
 #pragma once
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -50,6 +101,17 @@ class thermal_soak_step final : public step, public needs_devices {
     double rate_c_per_s = 0;        // 0: set at once
     clock::duration dwell{};        // for a dwell
   };
+  // Periodic PRBS checks in dwells (`ber:`).
+  struct ber_check {
+    clock::duration every{};
+    clock::duration gate = std::chrono::seconds(10);
+    clock::duration lock_timeout = std::chrono::seconds(10);
+    prbs_pattern pattern = prbs_pattern::prbs31q;
+    hilt::side side = side::media;
+    std::vector<int> lanes;     // empty: all
+    std::optional<double> max;  // BER limit per lane and check
+    std::string where;          // file:line:col of `ber:`, the source of its limits
+  };
   struct config {
     std::string chamber;
     std::string chamber_where;
@@ -59,10 +121,13 @@ class thermal_soak_step final : public step, public needs_devices {
     double stable_within = 1.0;
     clock::duration stable_for = std::chrono::minutes(5);
     clock::duration stable_timeout = std::chrono::hours(4);
+    std::optional<double> stable_dut;  // C: max spread of a DUT's case temperature over `for`
     std::optional<double> abort_dut_c, abort_chamber_c;
     std::map<std::string, limit> limits;  // monitor -> limit (base units; tx/rx power dBm)
     int max_flaps = 0;
     std::map<std::string, double> max_drift;  // monitor -> per hour (dB for tx/rx power)
+    bool flags = true;
+    std::optional<ber_check> ber;
     std::string where;
   };
 
@@ -73,6 +138,10 @@ class thermal_soak_step final : public step, public needs_devices {
   const config& settings() const noexcept { return config_; }
   // Samples per monitor reading a DUT takes over the whole profile.
   long long samples_per_reading() const noexcept;
+  // PRBS checks a DUT runs over the whole profile (0 without `ber:`).
+  long long ber_checks() const noexcept;
+  // Stabilisation checks between two DUT temperature readings, and readings in a window.
+  clock::duration stabilize_check() const noexcept;
 
  private:
   config config_;
@@ -80,5 +149,13 @@ class thermal_soak_step final : public step, public needs_devices {
 };
 
 step_type thermal_soak_step_type();
+
+// Reads a module's latched flags (clearing them), named as the CMIS driver names them:
+// "temperature_high_warn", "tx_power_low_alarm lane 3", "rx_los lane 2", ...
+using module_flags_reader = std::function<task<result<std::vector<std::string>>>(managed_module&)>;
+// Registers the flags read of driver `driver` (managed_module::driver_name(), e.g. "cmis"), for
+// thermal_soak's `flags:`. Call before running sequences; a second call replaces the first; an
+// empty reader removes it. A stopgap until managed_module has a flags call of its own.
+void register_module_flags_reader(std::string driver, module_flags_reader reader);
 
 }  // namespace hilt::seq
