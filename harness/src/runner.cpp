@@ -308,7 +308,8 @@ class context_impl final : public step_context {
     r.revision = id.revision;
     r.firmware = id.firmware;
     nlohmann::json j(id.extra);
-    r.identity_json = j.dump();
+    // Module strings are bytes from a device: never let one that is not UTF-8 abort the run.
+    r.identity_json = j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
     r.status = db::dut_status::running;
     rs_.rec.update_dut(*d_.dut_id, std::move(r));
   }
@@ -462,6 +463,14 @@ task<void> run_station(run_state& rs, station_barrier& b, const step_node& n,
   }
 }
 
+bool contains_station_step(const step_node& n) {
+  if (n.station) return true;
+  for (const auto& c : n.children) {
+    if (contains_station_step(c)) return true;
+  }
+  return false;
+}
+
 task<verdict> run_node(run_state& rs, dut_state& d, const step_node& n, const std::string& path,
                        int ordinal, std::optional<std::int64_t> parent, const section_ctx& sc) {
   const bool skip = should_skip(rs, d, sc);
@@ -503,6 +512,12 @@ task<verdict> run_node(run_state& rs, dut_state& d, const step_node& n, const st
     sr.sweep_point_json = n.sweep_point_json;
     sr.started_t = rs.clk.now_seconds();
     const auto id = rs.rec.begin_step(sr);
+    if (!n.impl && contains_station_step(n)) {
+      // The other DUTs wait at the station steps inside this group until every DUT still
+      // walking the sequence has arrived: walk it (skipping) so that this DUT arrives too.
+      // Without this a DUT stopped by its policy or by Ctrl-C left the others waiting forever.
+      co_await run_nodes(rs, d, n.children, path, id, sc);
+    }
     rs.rec.end_step(id, db::step_verdict::skipped, rs.clk.now_seconds());
     co_return verdict::skipped;
   }
@@ -712,7 +727,7 @@ stored_run load_stored_run(const std::filesystem::path& db_path, std::int64_t id
 
 std::string runtime_json(const std::map<std::string, std::string>& params) {
   nlohmann::json j(params);
-  return j.dump();
+  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 }  // namespace
@@ -1075,7 +1090,10 @@ run_summary run_sequence(const run_options& opts, const driver_registry& registr
           d.model = v.part_number;
           d.serial = v.serial;
           d.firmware = v.firmware.empty() ? v.revision : v.firmware;
-          if (!v.extra.empty()) d.identity_json = nlohmann::json(v.extra).dump();
+          if (!v.extra.empty()) {
+            d.identity_json = nlohmann::json(v.extra).dump(
+                -1, ' ', false, nlohmann::json::error_handler_t::replace);
+          }
           lg->info("{}: {} {} serial {} firmware {}", s.name, d.vendor, d.model, d.serial,
                    d.firmware);
         } else if (id.error() != make_error_code(errc::not_supported)) {
