@@ -294,7 +294,7 @@ std::vector<config_error> check_fixture(const std::filesystem::path& file,
   } catch (const config_error& e) {
     return {e};
   }
-  if (f.emulation && registry.emulation()) {
+  if (f.emulation.IsMap() && registry.emulation()) {
     // Build the emulation on a throwaway clock: the factory checks every key as it builds.
     try {
       asio::io_context io;

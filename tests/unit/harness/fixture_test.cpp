@@ -83,6 +83,28 @@ duts:
   EXPECT_TRUE(hilt::check_fixture(p, reg_).empty());
 }
 
+// A real-hardware fixture has no `emulation:` section: checking it must not hand the (absent)
+// section to the emulation factory, which rejects anything but a mapping.
+TEST_F(FixtureTest, AFixtureWithoutEmulationIsNotHandedToTheEmulationFactory) {
+  int calls = 0;
+  reg_.set_emulation_factory(
+      [&calls](const YAML::Node& n, const hilt::emulation_env&) -> std::unique_ptr<hilt::emulation> {
+        ++calls;
+        if (!n.IsMap()) throw hilt::config_error("x", "expected a mapping for emulation");
+        return nullptr;
+      });
+  const auto p = write("hw.yaml", R"(fixture: lab
+devices:
+  - name: m1
+    address: cmis:i2c-dev:/dev/i2c-3@0x50
+duts:
+  - slot: 1
+    module: m1
+)");
+  EXPECT_TRUE(hilt::check_fixture(p, reg_).empty());
+  EXPECT_EQ(calls, 0);
+}
+
 TEST_F(FixtureTest, ReportsEveryProblemWithLineAndColumn) {
   const auto errs = problems(R"(fixture: broken
 clock: fast
