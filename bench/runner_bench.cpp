@@ -32,11 +32,9 @@
 #include <vector>
 
 #include "hilt/builtin_drivers.hpp"
-#include "hilt/cmis/module.hpp"
 #include "hilt/driver.hpp"
 #include "hilt/log.hpp"
 #include "hilt/runner.hpp"
-#include "thermal_soak/thermal_soak.hpp"
 
 namespace fs = std::filesystem;
 
@@ -184,15 +182,7 @@ void bench_samples(scratch& s, const hilt::driver_registry& reg, bool quick) {
         instants > 0 ? rows / instants : 0,
         instants > 0 ? (rb.wall_s - ra.wall_s) / instants * 1e6 : 0, rb.status.c_str());
   };
-  one("no flags read (hilt run)");
-  static long long flag_reads = 0;
-  hilt::seq::register_module_flags_reader("cmis", [](hilt::managed_module& m) {
-    ++flag_reads;
-    return static_cast<hilt::cmis::cmis_module&>(m).async_read_flags();
-  });
-  one("with CMIS flags read");
-  hilt::seq::register_module_flags_reader("cmis", {});
-  std::printf("    (%lld flags reads in the 6 runs with the CMIS flags read)\n", flag_reads);
+  one("CMIS flags read at every sample");
 }
 
 void bench_soak(scratch& s, const hilt::driver_registry& reg, bool quick) {

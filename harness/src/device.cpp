@@ -173,6 +173,11 @@ task<result<std::vector<monitor_reading>>> managed_module::async_read_vdm(
     std::optional<duration> timeout) {
   HILT_GUARDED(do_read_vdm(), timeout);
 }
+
+task<result<std::vector<std::string>>> managed_module::async_read_flags(
+    std::optional<duration> timeout) {
+  HILT_GUARDED(do_read_flags(), timeout);
+}
 task<std::error_code> managed_module::async_activate_data_path(lane_mask lanes, int appsel,
                                                                std::optional<duration> timeout) {
   HILT_GUARDED(do_activate_data_path(lanes, appsel), timeout);
@@ -190,6 +195,10 @@ task<result<std::vector<prbs_lane_status>>> managed_module::do_prbs_read(hilt::s
 }
 task<result<std::vector<monitor_reading>>> managed_module::do_read_vdm() {
   co_return failure(unsupported());
+}
+
+task<result<std::vector<std::string>>> managed_module::do_read_flags() {
+  co_return failure(make_error_code(errc::not_supported));
 }
 task<std::error_code> managed_module::do_activate_data_path(lane_mask, int) {
   co_return unsupported();

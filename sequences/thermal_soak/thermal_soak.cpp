@@ -32,33 +32,8 @@ bool in_db(std::string_view monitor) {
   return monitor == "tx_power" || monitor == "rx_power";
 }
 
-// Flags reads by driver name (register_module_flags_reader).
-struct flags_registry {
-  std::mutex mu;
-  std::map<std::string, module_flags_reader, std::less<>> readers;
-};
-flags_registry& flag_readers() {
-  static flags_registry r;
-  return r;
-}
-std::optional<module_flags_reader> find_flags_reader(std::string_view driver) {
-  auto& r = flag_readers();
-  std::lock_guard lock(r.mu);
-  auto it = r.readers.find(driver);
-  if (it == r.readers.end()) return std::nullopt;
-  return it->second;
-}
 }  // namespace
 
-void register_module_flags_reader(std::string driver, module_flags_reader reader) {
-  auto& r = flag_readers();
-  std::lock_guard lock(r.mu);
-  if (reader) {
-    r.readers[std::move(driver)] = std::move(reader);
-  } else {
-    r.readers.erase(driver);
-  }
-}
 
 // One per running soak: drives the chamber and tells the DUTs what phase it is in.
 struct soak_controller {
@@ -907,16 +882,9 @@ task<step_outcome> thermal_soak_step::run(step_context& ctx) const {
   } leaving{ctl.get(), ctx.slot()};
 
   // Module flags.
-  std::optional<module_flags_reader> flags_reader;
-  if (c.flags) {
-    flags_reader = find_flags_reader(m->driver_name());
-    if (!flags_reader) {
-      ctx.event(severity::info, "module_flags_unavailable",
-                fmt::format("{}: module flags not read: no flags read is registered for driver "
-                            "'{}' (thermal_soak.hpp, register_module_flags_reader)",
-                            describe_device(*m), m->driver_name()));
-    }
-  }
+  // Module flags: read at every sample while the driver has a flags read (not_supported: said
+  // once, then not asked again).
+  bool read_flags = c.flags;
   std::set<std::string> flags_set;
   flag_counts flags_raised;
 
@@ -1074,13 +1042,13 @@ task<step_outcome> thermal_soak_step::run(step_context& ctx) const {
           s.outside = out;
         }
       }
-      if (flags_reader) {
-        auto f = co_await (*flags_reader)(*m);
+      if (read_flags) {
+        auto f = co_await m->async_read_flags();
         if (!f && f.error() == make_error_code(errc::not_supported)) {
           ctx.event(severity::info, "module_flags_unavailable",
-                    fmt::format("{}: module flags not read: the driver answers {}",
-                                describe_device(*m), describe_code(f.error())));
-          flags_reader.reset();
+                    fmt::format("{}: module flags not read: driver '{}' has no flags read",
+                                describe_device(*m), m->driver_name()));
+          read_flags = false;
         } else if (!f) {
           co_return device_failure(*m, "read flags", f.error());
         } else {

@@ -45,12 +45,9 @@
 // lane 3 = -9.12 dBm)"). A flag that goes away is an info event module_flag_cleared. State-change
 // notifications (module_state_changed, dp_state_changed, output_status_rx_changed, cdb*) are not
 // events. Flags do not change the verdict; limits do.
-//   managed_module (hilt/device.hpp) has no flags call yet: the CMIS driver has one
-//   (cmis::cmis_module::async_read_flags) that this library cannot reach (hilt_sequences links
-//   hilt_core only). A program that links a driver registers the driver's flags read with
-//   register_module_flags_reader(); for a module whose driver has none registered, or whose
-//   driver answers not_supported, one info event module_flags_unavailable says so and the soak
-//   goes on without flags.
+//   The flags come from managed_module::async_read_flags(); a module whose driver answers
+//   not_supported gets one info event module_flags_unavailable and the soak goes on without
+//   flags.
 //
 // Periodic BER (`ber:`): in each dwell starting at t0, a PRBS check starts at t0 + j·every (j =
 // 0, 1, ...) when lock_timeout + gate still fit before the dwell ends. Generator and checker are
@@ -149,13 +146,5 @@ class thermal_soak_step final : public step, public needs_devices {
 };
 
 step_type thermal_soak_step_type();
-
-// Reads a module's latched flags (clearing them), named as the CMIS driver names them:
-// "temperature_high_warn", "tx_power_low_alarm lane 3", "rx_los lane 2", ...
-using module_flags_reader = std::function<task<result<std::vector<std::string>>>(managed_module&)>;
-// Registers the flags read of driver `driver` (managed_module::driver_name(), e.g. "cmis"), for
-// thermal_soak's `flags:`. Call before running sequences; a second call replaces the first; an
-// empty reader removes it. A stopgap until managed_module has a flags call of its own.
-void register_module_flags_reader(std::string driver, module_flags_reader reader);
 
 }  // namespace hilt::seq

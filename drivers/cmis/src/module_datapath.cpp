@@ -42,7 +42,7 @@ task<result<std::vector<std::uint8_t>>> cmis_module::async_data_path_states() {
   co_return out;
 }
 
-task<result<std::vector<std::string>>> cmis_module::async_read_flags() {
+task<result<std::vector<std::string>>> cmis_module::do_read_flags() {
   constexpr const char* op = "read_flags";
   auto mi = co_await async_ensure_info();
   if (!mi) co_return failure(mi.error());

@@ -192,6 +192,11 @@ class managed_module : public device {
   // Versatile diagnostics (CMIS VDM pages 20h-2Fh): at least pre-FEC BER per lane
   // ("pre_fec_ber_current", side media/host, unit "").
   task<result<std::vector<monitor_reading>>> async_read_vdm(std::optional<duration> timeout = {});
+  // Latched flags (alarms, warnings, LOS/LOL, faults, state-change notices) raised since the last
+  // read, by name: "temperature_high_warn", "tx_power_low_alarm lane 3", "rx_los lane 2". Reading
+  // clears them (CMIS 5.x: the flag bytes are clear-on-read). not_supported when the module's
+  // driver has no flags read.
+  task<result<std::vector<std::string>>> async_read_flags(std::optional<duration> timeout = {});
   // Configures application `appsel` (1-15) on the data paths starting at the host lanes in
   // `lanes` and brings them to DPActivated, honouring the module's advertised timings.
   task<std::error_code> async_activate_data_path(lane_mask lanes, int appsel,
@@ -211,6 +216,7 @@ class managed_module : public device {
                                                   bool checker);
   virtual task<result<std::vector<prbs_lane_status>>> do_prbs_read(hilt::side side);
   virtual task<result<std::vector<monitor_reading>>> do_read_vdm();
+  virtual task<result<std::vector<std::string>>> do_read_flags();
   virtual task<std::error_code> do_activate_data_path(lane_mask lanes, int appsel);
   virtual task<std::error_code> do_deactivate_data_path(lane_mask lanes);
   task<std::error_code> do_safe_state() override;  // Tx disable all lanes, then LowPwr

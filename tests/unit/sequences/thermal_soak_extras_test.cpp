@@ -45,12 +45,14 @@ class soak_module final : public managed_module {
   std::vector<std::string> calls;
   int enables = 0;
 
-  task<result<std::vector<std::string>>> read_flags() {
+  bool has_flags = true;  // false: a driver without a flags read (not_supported)
+
+ protected:
+  task<result<std::vector<std::string>>> do_read_flags() override {
+    if (!has_flags) co_return failure(make_error_code(errc::not_supported));
     ++flag_reads;
     co_return flags_fn ? flags_fn() : std::vector<std::string>{};
   }
-
- protected:
   task<result<std::vector<monitor_reading>>> do_read_monitors() override {
     if (monitors_fn) co_return monitors_fn();
     co_return std::vector<monitor_reading>{};
@@ -211,13 +213,6 @@ std::vector<step_outcome> run_all(rig& r, const step& s, const std::vector<soak_
   EXPECT_EQ(done, ctxs.size());
   return outs;
 }
-
-// Registers the fake modules' flags read for the life of the test binary.
-const bool fake_flags_registered = [] {
-  register_module_flags_reader(
-      "soak-fake", [](managed_module& m) { return static_cast<soak_module&>(m).read_flags(); });
-  return true;
-}();
 
 const std::string base = "sequence: t\nmain:\n  - { step: thermal_soak, chamber: c, ";
 
@@ -453,7 +448,8 @@ TEST(ThermalSoakExtras, ModuleWithoutAFlagsReadSaysSoOnceAndFlagsFalseReadsNone)
   {
     rig r;
     fake_chamber ch(r.dctx());
-    soak_module m(r.dctx(), "dut1", "unregistered-driver");
+    soak_module m(r.dctx(), "dut1", "flagless");
+    m.has_flags = false;
     soak_context ctx(r.clk, &m);
     ctx.devices["chamber"] = &ch;
     auto s = soak_step("    profile: [{ dwell: 2 h }]\n");
@@ -461,8 +457,8 @@ TEST(ThermalSoakExtras, ModuleWithoutAFlagsReadSaysSoOnceAndFlagsFalseReadsNone)
     const auto un = ctx.of_kind("module_flags_unavailable");
     ASSERT_EQ(un.size(), 1u);
     EXPECT_EQ(un[0]->message,
-              "dut1 (fake:dut1@0x50): module flags not read: no flags read is registered for "
-              "driver 'unregistered-driver' (thermal_soak.hpp, register_module_flags_reader)");
+              "dut1 (fake:dut1@0x50): module flags not read: driver 'flagless' has no flags "
+              "read");
   }
   {
     rig r;
@@ -610,12 +606,6 @@ struct emu_rig {
   }
 };
 
-const bool cmis_flags_registered = [] {
-  register_module_flags_reader("cmis", [](managed_module& m) {
-    return static_cast<hilt::cmis::cmis_module&>(m).async_read_flags();
-  });
-  return true;
-}();
 
 TEST(ThermalSoakExtras, EmulatedHotModuleRaisesATemperatureWarningEventAndPeriodicBerCounts) {
   // 55 C around a 400G-DR4 (9.2 W x 2.5 C/W): 78 C, above its 75 C warning, below its 80 C alarm.

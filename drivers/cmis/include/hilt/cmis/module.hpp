@@ -91,10 +91,6 @@ class cmis_module final : public hilt::managed_module {
   // Latched flags read by the dump are cleared on the module (they are clear-on-read).
   task<result<eeprom_dump>> async_dump_eeprom(std::string* where = nullptr);
 
-  // Latched flags, read (and so cleared, they are clear-on-read) from 00h:8-11 and every bank's
-  // 11h:134-153, named as in the EEPROM decoder ("module_state_changed",
-  // "rx_los lane 3", "dp_state_changed lane 1", ...).
-  task<result<std::vector<std::string>>> async_read_flags();
   // DPStateHostLane of host lanes 1..lane_count() (11h:128-131 of every bank).
   task<result<std::vector<std::uint8_t>>> async_data_path_states();
   const std::optional<module_info>& info() const noexcept { return info_; }
@@ -111,6 +107,10 @@ class cmis_module final : public hilt::managed_module {
                                           bool checker) override;
   task<result<std::vector<hilt::prbs_lane_status>>> do_prbs_read(hilt::side side) override;
   task<result<std::vector<hilt::monitor_reading>>> do_read_vdm() override;
+  // Latched flags, read (and so cleared, they are clear-on-read) from 00h:8-11 and every bank's
+  // 11h:134-153, named as in the EEPROM decoder ("module_state_changed",
+  // "rx_los lane 3", "dp_state_changed lane 1", ...).
+  task<result<std::vector<std::string>>> do_read_flags() override;
   task<std::error_code> do_activate_data_path(hilt::lane_mask lanes, int appsel) override;
   task<std::error_code> do_deactivate_data_path(hilt::lane_mask lanes) override;
   task<std::error_code> do_safe_state() override;
