@@ -237,6 +237,7 @@ void modbus_chamber_server::inject(modbus_fault f, int count) {
 }
 
 modbus_fault modbus_chamber_server::take_fault() {
+  if (fail_when_ && fail_when_()) return modbus_fault::failure;
   std::lock_guard lk(mu_);
   if (fault_ == modbus_fault::none || fault_count_ == 0) return modbus_fault::none;
   const auto f = fault_;

@@ -1669,6 +1669,10 @@ std::error_code cmis_module::on_transfer(std::span<const std::uint8_t> write,
   // Without Vcc nothing on the module answers its address.
   if (!powered_) return make_error_code(errc::nack);
   const time_point now = world_->now();
+  // Fault injection: a hung module controller acknowledges nothing from silent_at on.
+  if (faults_.silent_at && now >= created_ + *faults_.silent_at) {
+    return make_error_code(errc::nack);
+  }
   advance(now);
   // The management interface is not up during MgmtInit: nothing is acknowledged.
   if (state_ == msm_state::mgmt_init) return make_error_code(errc::nack);

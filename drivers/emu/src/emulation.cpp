@@ -61,8 +61,17 @@ result<hilt::tcp_endpoint> bench_emulation::tcp(std::string_view name) {
   if (auto* s = supply(name)) {
     if (!s->server) {
       auto psu = s->psu;
+      auto w = world_;
+      const auto offline_at = s->offline_at;
       auto server = std::make_shared<line_server>(
-          net_executor(), [psu](std::string_view line) { return psu->handle(line); },
+          net_executor(),
+          [psu, w, offline_at](std::string_view line) -> std::optional<std::string> {
+            // Off the network: the line never reaches the instrument, nothing answers.
+            if (offline_at && w->now() >= hilt::clock::time_point(*offline_at)) {
+              return std::nullopt;
+            }
+            return psu->handle(line);
+          },
           [psu] { psu->input_overrun(); });
       try {
         server->start("127.0.0.1", 0);
@@ -76,6 +85,11 @@ result<hilt::tcp_endpoint> bench_emulation::tcp(std::string_view name) {
   if (auto* c = chamber(name)) {
     if (!c->server) {
       auto server = std::make_unique<modbus_chamber_server>(c->chamber, c->map);
+      if (c->errors_at) {
+        auto w = world_;
+        const auto at = *c->errors_at;
+        server->fail_when([w, at] { return w->now() >= hilt::clock::time_point(at); });
+      }
       try {
         server->start("127.0.0.1", 0);
       } catch (const std::exception&) {
@@ -204,7 +218,7 @@ void build_chambers(const YAML::Node& list, const std::string& src, double ambie
     checked_map m(
         cn, src, "emulated chamber",
         {"name", "map", "room", "setpoint", "running", "max_ramp", "ramp", "time_constant",
-         "off_time_constant", "load_coupling", "capacity", "limits", "serial"});
+         "off_time_constant", "load_coupling", "capacity", "limits", "serial", "faults"});
     const std::string name = instrument_name(m, src, "chamber");
     claim_name(tcp_names, name, m.get("name"), src, "instrument");
     modbus_chamber::register_map map;
@@ -253,6 +267,14 @@ void build_chambers(const YAML::Node& list, const std::string& src, double ambie
       p.serial = static_cast<std::int32_t>(as_int(n, src, "serial", 1, 2147483647));
     auto model = std::make_shared<chamber_model>(emu.world_ptr(), p);
     emu.add_chamber(name, std::move(model), std::move(map));
+    if (auto fn = m.get("faults"); fn.IsDefined()) {
+      checked_map f(fn, src, "faults", {"errors_at"});
+      if (auto n = f.get("errors_at"); n.IsDefined()) {
+        emu.chamber(name)->errors_at = std::chrono::duration_cast<hilt::clock::duration>(
+            std::chrono::duration<double>(
+                as_quantity(n, src, "errors_at", hilt::dimension::time, 0, 1e8)));
+      }
+    }
   }
 }
 
@@ -262,7 +284,7 @@ void build_supplies(const YAML::Node& list, const std::string& src, bench_emulat
   const std::filesystem::path base = std::filesystem::path(src).parent_path();
   for (const auto& sn : list) {
     checked_map m(sn, src, "emulated supply",
-                  {"name", "model", "model_file", "serial", "channels", "outputs"});
+                  {"name", "model", "model_file", "serial", "channels", "outputs", "faults"});
     const std::string name = instrument_name(m, src, "supply");
     claim_name(tcp_names, name, m.get("name"), src, "instrument");
     scpi_psu::psu_model model;
@@ -316,6 +338,14 @@ void build_supplies(const YAML::Node& list, const std::string& src, bench_emulat
       }
     }
     emu.add_supply(name, std::move(psu));
+    if (auto fn = m.get("faults"); fn.IsDefined()) {
+      checked_map f(fn, src, "faults", {"offline_at"});
+      if (auto n = f.get("offline_at"); n.IsDefined()) {
+        emu.supply(name)->offline_at = std::chrono::duration_cast<hilt::clock::duration>(
+            std::chrono::duration<double>(
+                as_quantity(n, src, "offline_at", hilt::dimension::time, 0, 1e8)));
+      }
+    }
   }
 }
 

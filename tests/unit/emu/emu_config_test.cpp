@@ -301,7 +301,7 @@ TEST(EmuSection, FixtureLevelModuleFaultsAreChecked) {
                     "    faults: { stuck: DPInit }\n"),
             f.source +
                 ":4:15: unknown key 'stuck' in faults; expected one of: stuck_state, "
-                "garbage_page, laser_aging_db_per_khour, lane_dark, module_fault, nack_rate");
+                "garbage_page, laser_aging_db_per_khour, lane_dark, module_fault, silent_at, nack_rate");
   EXPECT_EQ(f.error("modules:\n"
                     "  - bus: port1\n"
                     "    profile: profiles/good.yaml\n"
@@ -309,6 +309,22 @@ TEST(EmuSection, FixtureLevelModuleFaultsAreChecked) {
             f.source +
                 ":4:28: 'stuck_state' expects ModulePwrUp, ModulePwrDn, DPInit, DPDeinit or "
                 "DPTxTurnOn, got 'Sleeping'");
+}
+
+TEST(EmuSection, InstrumentAndModuleFaultTimesAreChecked) {
+  emu_fixture f;
+  EXPECT_EQ(f.error("modules:\n"
+                    "  - bus: port1\n"
+                    "    profile: profiles/good.yaml\n"
+                    "    faults: { silent_at: 3 V }\n"),
+            f.source + ":4:26: 'silent_at' expects a time (s, ms, us, ns, min, h, d, sec, hr), "
+                       "got '3 V'");
+  EXPECT_EQ(f.error("supplies:\n"
+                    "  - { name: psu1, model: rs-ngp, faults: { offline: 1 h } }\n"),
+            f.source + ":2:44: unknown key 'offline' in faults; expected one of: offline_at");
+  EXPECT_EQ(f.error("chambers:\n"
+                    "  - { name: c1, faults: { errors_at: -1 h } }\n"),
+            f.source + ":2:38: 'errors_at' must be within 0 s .. 100000000 s, got '-1 h'");
 }
 
 TEST(EmuSection, ProfileErrorsNameTheProfileFile) {

@@ -297,7 +297,7 @@ TEST(EmuProfileKeys, ErrorsNameFileLineColumn) {
   EXPECT_EQ(load_error(a), a + ":" + std::to_string(la) +
                                ":11: unknown key 'stuck' in faults; expected one of: "
                                "stuck_state, garbage_page, laser_aging_db_per_khour, lane_dark, "
-                               "module_fault");
+                               "module_fault, silent_at");
   const auto b = write_profile("bad_state.yaml", "faults: { stuck_state: Sleeping }\n");
   EXPECT_EQ(load_error(b), b + ":" + std::to_string(line_of(b, "faults: {")) +
                                ":24: 'stuck_state' expects ModulePwrUp, ModulePwrDn, DPInit, "

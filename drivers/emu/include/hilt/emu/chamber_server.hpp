@@ -121,6 +121,9 @@ class modbus_chamber_server {
   void stop();
   std::uint16_t port() const noexcept { return port_; }
   void inject(modbus_fault f, int count = 1);  // thread-safe; count < 0: until none
+  // Answers every request with exception 04 while `pred` is true (checked on the server thread;
+  // it must be thread-safe). Set before start().
+  void fail_when(std::function<bool()> pred) { fail_when_ = std::move(pred); }
   std::uint64_t requests() const noexcept { return requests_.load(); }
   const modbus_chamber::register_map& map() const noexcept { return map_; }
 
@@ -137,6 +140,7 @@ class modbus_chamber_server {
   std::mutex mu_;
   modbus_fault fault_ = modbus_fault::none;
   int fault_count_ = 0;
+  std::function<bool()> fail_when_;
   std::atomic<std::uint64_t> requests_{0};
 };
 

@@ -108,12 +108,18 @@ class bench_emulation final : public hilt::emulation {
     std::shared_ptr<scpi_psu_emulator> psu;
     std::shared_ptr<line_server> server;             // null until tcp(name)
     std::vector<std::shared_ptr<power_rail>> rails;  // one per output
+    // Fault injection: from this harness time on the supply answers nothing on the network (a
+    // cable pulled); its outputs stay as they are.
+    std::optional<hilt::clock::duration> offline_at;
   };
   struct chamber_entry {
     std::shared_ptr<chamber_model> chamber;
     std::unique_ptr<modbus_chamber_server> server;  // null until tcp(name)
     modbus_chamber::register_map map;
     std::shared_ptr<world> inside;  // the world devices in the chamber see
+    // Fault injection: from this harness time on every request is answered with Modbus
+    // exception 04 (server device failure); the chamber itself goes on regulating.
+    std::optional<hilt::clock::duration> errors_at;
   };
   struct regulator_entry {
     std::string name, label;  // "vr0", "pmbus0@0x40"
