@@ -125,6 +125,17 @@ struct soak_controller {
 
 namespace {
 
+// Where a phase is heading: a ramp to its segment's ramp_to (the controller's set point is still
+// the one the ramp starts from when the phase is announced), anything else to the set point.
+double phase_target(const thermal_soak_step::config& c, const soak_controller& ctl,
+                    soak_controller::phase p) {
+  if (p == soak_controller::phase::ramp && ctl.segment >= 1 &&
+      static_cast<std::size_t>(ctl.segment) <= c.profile.size()) {
+    if (const auto& to = c.profile[static_cast<std::size_t>(ctl.segment - 1)].ramp_to) return *to;
+  }
+  return ctl.setpoint;
+}
+
 std::string_view phase_name(soak_controller::phase p) {
   switch (p) {
     case soak_controller::phase::starting:
@@ -946,7 +957,7 @@ task<step_outcome> thermal_soak_step::run(step_context& ctx) const {
                     phase_name(p),
                     p == phase::dwell
                         ? fmt::format(" {} at {:g} C", format_duration(ctl->dwell), ctl->setpoint)
-                        : fmt::format(" to {:g} C", ctl->setpoint)));
+                        : fmt::format(" to {:g} C", phase_target(c, *ctl, p))));
     if (p != phase::dwell) continue;
     const auto start = ctl->dwell_start;
     const auto end = start + ctl->dwell;
