@@ -190,3 +190,29 @@ TEST(Devices, TheRunRefusesWhatTheListingOnlyShows) {
             std::string::npos)
       << r.err;
 }
+
+// With the default policy (warn) the run goes on, says so on stderr and records the overdue
+// instrument as an event; every instrument's identity is recorded with the run's devices.
+TEST(Devices, TheRunWarnsOfAnOverdueCalibrationAndRecordsInstrumentIdentities) {
+  temp_dir d;
+  std::string text = hilt::test::read_file(write_instrument_bench(d));
+  replace_all(text, "    calibration: refuse\n", "");
+  const auto fixture = d.write("warn-bench.yaml", text);
+  const auto db = (d / "h.db").string();
+  const auto seq = (source_dir() / "sequences/library/smoke.yaml").string();
+  const auto r = run_hilt({"run", seq, "--fixture", fixture, "--db", db, "-q"});
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_NE(r.err.find("device 'psu1': calibration was due " + iso_date(-3) + ", 3 days ago"),
+            std::string::npos)
+      << r.err;
+  EXPECT_EQ(hilt::test::query_rows(db, "SELECT device || '|' || severity || '|' || message FROM "
+                                       "events WHERE kind = 'calibration_overdue'"),
+            (std::vector<std::string>{"psu1|warning|device 'psu1': calibration was due " +
+                                      iso_date(-3) + ", 3 days ago"}));
+  const auto psu1 = hilt::test::query_one(
+      db, "SELECT vendor || '|' || model || '|' || serial || '|' || calibration_due FROM "
+          "run_devices WHERE name = 'psu1'");
+  EXPECT_NE(psu1.find("|MY61000042|" + iso_date(-3)), std::string::npos) << psu1;
+  EXPECT_NE(hilt::test::query_one(db, "SELECT vendor FROM run_devices WHERE name = 'chamber1'"),
+            "");
+}
