@@ -178,6 +178,7 @@ class context_impl final : public step_context {
   managed_module* module() override { return d_.module; }
   int slot() const override { return d_.slot; }
   const std::string& dut_name() const override { return d_.name; }
+  bool stop_requested() const override { return rs_.interrupted; }
   device* find_device(std::string_view name) override { return rs_.b.find(name); }
 
   verdict record(const measurement& m) override {

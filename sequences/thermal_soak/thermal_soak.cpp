@@ -14,6 +14,7 @@
 #include <cmath>
 #include <deque>
 #include <limits>
+#include <list>
 #include <map>
 #include <mutex>
 #include <set>
@@ -47,7 +48,9 @@ struct soak_controller {
   clock::duration dwell{};
   std::string message;  // for failed: why
   int participants = 0;
-  std::deque<asio::any_completion_handler<void()>> waiters;
+  // A list, not a deque: a cancelled waiter is erased from the middle, and a deque would
+  // move-assign the handlers behind it (Asio 1.26's any_completion_handler must never be).
+  std::list<asio::any_completion_handler<void()>> waiters;
   asio::any_io_executor executor;
 
   // DUT case temperatures during stabilisation (`stabilize: { dut: }`), by slot.
@@ -65,6 +68,8 @@ struct soak_controller {
       // any_completion_handler must never be move-assigned).
       auto h = std::move(waiters.front());
       waiters.pop_front();
+      // The wait is over: its cancellation handler points at the erased list node.
+      if (auto slot = h.get_cancellation_slot(); slot.is_connected()) slot.clear();
       asio::post(executor, [h = std::move(h)]() mutable { std::move(h)(); });
     }
   }
@@ -77,9 +82,27 @@ struct soak_controller {
     ++tick;
     wake();
   }
+  // Completes at the next phase change or stabilisation tick, or early when the waiting step is
+  // cancelled (the caller then sees step_cancelled()). Without the cancellation handler, a Ctrl-C
+  // during a long stabilisation reached no operation and the DUT waited for the chamber.
   task<void> async_changed() {
     co_await asio::async_initiate<const asio::use_awaitable_t<>&, void()>(
-        [this](auto handler) { waiters.emplace_back(std::move(handler)); }, asio::use_awaitable);
+        [this](auto handler) {
+          waiters.emplace_back(std::move(handler));
+          const auto it = std::prev(waiters.end());
+          // The slot of the any_completion_handler, not of `handler`: the wrapper keeps its own
+          // forwarding state in the handler's slot, and assigning there would destroy it.
+          if (auto slot = it->get_cancellation_slot(); slot.is_connected()) {
+            slot.assign([this, it](asio::cancellation_type t) {
+              if (t == asio::cancellation_type::none) return;
+              // Not slot.clear() here: we are running inside the slot's handler.
+              auto h = std::move(*it);
+              waiters.erase(it);
+              asio::post(executor, [h = std::move(h)]() mutable { std::move(h)(); });
+            });
+          }
+        },
+        asio::use_awaitable);
   }
   void post_temperature(int slot, std::optional<double> t) {
     auto it = duts.find(slot);
@@ -924,6 +947,8 @@ task<step_outcome> thermal_soak_step::run(step_context& ctx) const {
   verdict overall = verdict::pass;
   std::string abort_msg;
   int seen = 0, seen_tick = ctl->tick;
+  const step_outcome cancelled{verdict::error, make_error_code(errc::cancelled),
+                               "thermal_soak: cancelled"};
   while (abort_msg.empty()) {
     // Wait for the next phase; meanwhile read the case temperature at each stabilisation check.
     while (ctl->generation == seen) {
@@ -942,7 +967,9 @@ task<step_outcome> thermal_soak_step::run(step_context& ctx) const {
         }
         continue;
       }
+      if (co_await step_cancelled()) co_return cancelled;
       co_await ctl->async_changed();
+      if (co_await step_cancelled()) co_return cancelled;
     }
     seen = ctl->generation;
     const phase p = ctl->now;
@@ -991,11 +1018,13 @@ task<step_outcome> thermal_soak_step::run(step_context& ctx) const {
       const clock::time_point at = std::min(t_sample, t_ber);
       if (at == never) break;
       if (at > clk.now()) {
+        // A cancellation that came during the last sample's reads (or while this DUT's wake-up
+        // was queued) reached no wait: see step_cancelled().
+        if (ctx.stop_requested() || co_await step_cancelled()) co_return cancelled;
         const std::error_code ec = co_await clk.async_wait_until(at, asio::use_awaitable);
-        if (ec) {
-          co_return step_outcome{verdict::error, make_error_code(errc::cancelled),
-                                 "thermal_soak: cancelled"};
-        }
+        // Also ask the runner: after the module's flags read the wait above was seen not to be
+        // cancelled by Ctrl-C (the DUT then ran the soak to its end); see the closing notes.
+        if (ec || ctx.stop_requested()) co_return cancelled;
       }
       if (ctl->generation != gen && ctl->now == phase::failed) {
         chamber_failed = true;

@@ -95,6 +95,10 @@ class step_context {
   // The default (a context without sharing, e.g. in a unit test) does not wait.
   virtual task<std::shared_ptr<void>> async_lock(std::string_view device_name);
 
+  // True once the runner has asked the steps to stop (Ctrl-C, SIGTERM, a stop_all policy): a
+  // long step checks it between waits as well as relying on the cancellation of its waits.
+  virtual bool stop_requested() const { return false; }
+
   // Tells the runner what the step is waiting for, for live progress and the ETA: the harness
   // time it expects to end at and a short note ("soak at 85 C"). Optional; default ignores it.
   virtual void progress(clock::time_point until, std::string_view note);

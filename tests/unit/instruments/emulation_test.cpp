@@ -36,7 +36,7 @@ std::string emu_error(const std::string& yaml) {
 TEST(InstrumentEmulation, MistakesAreLocated) {
   EXPECT_EQ(emu_error("supplies:\n  - { name: psu1, model: keysight-e36xx, volts: 3 }\n"),
             "x.yaml:2:42: unknown key 'volts' in emulated supply; expected one of: name, model, "
-            "model_file, serial, channels, outputs");
+            "model_file, serial, channels, outputs, faults");
   EXPECT_EQ(emu_error("supplies:\n  - { name: psu1 }\n"),
             "x.yaml:2:5: an emulated supply needs 'model' or 'model_file' (one of them)");
   EXPECT_EQ(emu_error("supplies:\n  - { name: psu1, model: e3631 }\n"),
