@@ -31,6 +31,7 @@ command_fn add_runs(CLI::App& app);
 command_fn add_show(CLI::App& app);
 command_fn add_eeprom(CLI::App& app);   // cmd_eeprom.cpp: hilt eeprom dump|decode
 command_fn add_emulate(CLI::App& app);  // cmd_emulate.cpp: hilt emulate psu|chamber
+command_fn add_usb(CLI::App& app);      // cmd_usb.cpp: hilt usb list
 
 // Prints "hilt: <message>" on stderr (one line).
 void error_line(const std::string& message);

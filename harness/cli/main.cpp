@@ -63,6 +63,7 @@ int main(int argc, char** argv) {
   add(hilt::cli::add_show, "show");
   add(hilt::cli::add_eeprom, "eeprom");
   add(hilt::cli::add_emulate, "emulate");
+  add(hilt::cli::add_usb, "usb");
 
   // CLI11 reports an unknown subcommand as "A subcommand is required"; name it instead.
   for (int i = 1; i < argc; ++i) {

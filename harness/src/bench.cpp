@@ -9,6 +9,7 @@
 #include "hilt/log.hpp"
 #include "hilt/transport/i2c.hpp"
 #include "hilt/transport/i2c_dev.hpp"
+#include "hilt/transport/usb_cp2112.hpp"
 
 namespace hilt {
 
@@ -16,7 +17,7 @@ bench::bench(const fixture& f, const driver_registry& registry, hilt::clock& clk
              std::uint64_t seed)
     : clock_(clk) {
   auto lg = log::get("bench");
-  if (f.emulation) {
+  if (f.emulation.IsMap()) {  // a fixture without the section holds a null node, not "none"
     if (!registry.emulation()) {
       throw config_error(f.path,
                          "the fixture has an 'emulation:' section but no emulation "
@@ -91,7 +92,22 @@ result<std::shared_ptr<i2c_bus>> bench::i2c(std::string_view transport, std::str
     real_i2c_.emplace(std::string(name), b);
     return b;
   }
-  log::get("bench")->error("unknown I2C transport '{}' (known: emu-i2c, i2c-dev)", transport);
+  if (transport == "cp2112") {
+    // A CP2112 USB-to-SMBus bridge (docs/usb.md): one handle per bridge, shared likewise.
+    const std::string key = "cp2112:" + std::string(name);
+    if (auto it = real_i2c_.find(key); it != real_i2c_.end()) return it->second;
+    std::string why;
+    auto bus = cp2112_bus::open(name, &clock_, &why);
+    if (!bus) {
+      log::get("bench")->error("cp2112:{}: {}", name, why);
+      return failure(bus.error());
+    }
+    std::shared_ptr<i2c_bus> b = std::move(bus.value());
+    real_i2c_.emplace(key, b);
+    return b;
+  }
+  log::get("bench")->error("unknown I2C transport '{}' (known: emu-i2c, i2c-dev, cp2112)",
+                           transport);
   return failure(make_error_code(errc::invalid_argument));
 }
 

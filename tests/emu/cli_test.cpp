@@ -49,7 +49,7 @@ TEST(Cli, UsageErrorsAreOneLineAndExit2) {
       {{}, "hilt: A subcommand is required (run 'hilt --help' for usage)"},
       {{"frobnicate"},
        "hilt: unknown subcommand 'frobnicate' (expected one of: drivers, validate, devices, run, "
-       "resume, runs, show, eeprom, emulate; run 'hilt --help' for usage)"},
+       "resume, runs, show, eeprom, emulate, usb; run 'hilt --help' for usage)"},
       {{"drivers", "--bogus"},
        "hilt: The following argument was not expected: --bogus (run 'hilt --help' for usage)"},
       {{"run"}, "hilt: sequence is required (run 'hilt --help' for usage)"},

@@ -83,7 +83,7 @@ class cmis_driver final : public hilt::driver {
     info_.description =
         "CMIS 3.x-5.x managed modules (QSFP-DD, OSFP, QSFP112, CPO engines) over I2C";
     info_.classes = {device_class::managed_module};
-    info_.transports = {"emu-i2c", "i2c-dev"};
+    info_.transports = {"emu-i2c", "i2c-dev", "cp2112"};
   }
 
   const driver_info& info() const noexcept override { return info_; }
@@ -92,7 +92,7 @@ class cmis_driver final : public hilt::driver {
     const auto& t = a.address.transport;
     if (std::find(info_.transports.begin(), info_.transports.end(), t) == info_.transports.end()) {
       throw config_error(a.source, fmt::format("device '{}': address '{}': driver cmis speaks "
-                                               "transports emu-i2c and i2c-dev, not '{}'",
+                                               "transports emu-i2c, i2c-dev and cp2112, not '{}'",
                                                a.name, a.address.text, t));
     }
     i2c_target target;

@@ -10,6 +10,7 @@
 #include "hilt/error.hpp"
 #include "hilt/scpi_psu/supply.hpp"
 #include "hilt/step.hpp"
+#include "hilt/transport/usb_tmc.hpp"
 #include "hilt/units.hpp"
 
 namespace hilt::scpi_psu {
@@ -165,22 +166,35 @@ class scpi_psu_driver final : public hilt::driver {
     info_.name = "scpi-psu";
     info_.version = "0.1.0";
     info_.description =
-        "Programmable supplies over SCPI on raw TCP (Keysight E36xx-, R&S NGP-style; models "
-        "as data)";
+        "Programmable supplies over SCPI on raw TCP or USBTMC (Keysight E36xx-, R&S "
+        "NGP-style; models as data)";
     info_.classes = {device_class::power_supply};
-    info_.transports = {"tcp", "emu-tcp"};
+    info_.transports = {"tcp", "emu-tcp", "usbtmc"};
   }
 
   const driver_info& info() const noexcept override { return info_; }
 
   result<std::shared_ptr<device>> make(const make_args& a) const override {
     const auto& t = a.address.transport;
-    if (t != "tcp" && t != "emu-tcp") {
+    if (t != "tcp" && t != "emu-tcp" && t != "usbtmc") {
       throw config_error(a.source, fmt::format("device '{}': address '{}': driver scpi-psu speaks "
-                                               "transports tcp and emu-tcp, not '{}'",
+                                               "transports tcp, emu-tcp and usbtmc, not '{}'",
                                                a.name, a.address.text, t));
     }
     supply_options opts = parse_options(a);
+    if (t == "usbtmc") {
+      // USBTMC: the target is a USB selector (VID:PID:SERIAL, SERIAL or *); docs/usb.md.
+      usb::selector sel;
+      try {
+        sel = usb::selector::parse(a.address.target, "USBTMC instrument");
+      } catch (const config_error& e) {
+        throw config_error(a.source, fmt::format("device '{}': {}", a.name, e.message()));
+      }
+      return std::shared_ptr<device>(std::make_shared<scpi_supply>(
+          a.name, a.address.text, a.context,
+          std::make_unique<usbtmc_client>(a.context.executor, a.context.clock, std::move(sel)),
+          std::move(opts)));
+    }
     tcp_target target;
     if (t == "tcp") {
       try {

@@ -22,7 +22,14 @@ scpi_supply::scpi_supply(std::string name, std::string address, hilt::device_con
     : hilt::power_supply(std::move(name), std::move(address), ctx),
       opts_(std::move(opts)),
       model_(opts_.model),
-      link_(ctx.executor, ctx.clock, std::move(target)) {}
+      link_(std::make_unique<tcp_line_client>(ctx.executor, ctx.clock, std::move(target))) {}
+
+scpi_supply::scpi_supply(std::string name, std::string address, hilt::device_context ctx,
+                         std::unique_ptr<line_transport> link, supply_options opts)
+    : hilt::power_supply(std::move(name), std::move(address), ctx),
+      opts_(std::move(opts)),
+      model_(opts_.model),
+      link_(std::move(link)) {}
 
 scpi_supply::~scpi_supply() = default;
 
@@ -33,7 +40,7 @@ int scpi_supply::channel_count() const noexcept {
 std::error_code scpi_supply::transport_error(const char* op, const std::string& what,
                                              std::error_code ec) {
   log().error("{} ({}): {}: '{}' on {}: {} ({})", name(), address(), op, printable(what),
-              link_.describe(), ec.message(), link_.last_error());
+              link_->describe(), ec.message(), link_->last_error());
   return ec;
 }
 
@@ -70,7 +77,7 @@ task<std::error_code> scpi_supply::drain_errors(const char* op,
   const std::string query_cmd = model_ ? model_->commands.error_query : "SYST:ERR?";
   std::vector<std::string> entries;
   for (int i = 0; i < max_error_entries; ++i) {
-    auto r = co_await link_.async_query(query_cmd, opts_.timeout);
+    auto r = co_await link_->async_query(query_cmd, opts_.timeout);
     if (!r) co_return transport_error(op, query_cmd, r.error());
     auto e = scpi::parse_error(r.value());
     if (!e) {
@@ -78,7 +85,7 @@ task<std::error_code> scpi_supply::drain_errors(const char* op,
           "{} ({}): {}: reply '{}' to '{}' is not an error-queue entry "
           "(expected <code>,\"<text>\")",
           name(), address(), op, printable(r.value()), query_cmd);
-      link_.close();
+      link_->close();
       co_return code(errc::bad_reply);
     }
     if (e->code == 0) break;
@@ -98,7 +105,7 @@ task<std::error_code> scpi_supply::drain_errors(const char* op,
 task<std::error_code> scpi_supply::ensure_model(const char* op) {
   if (model_) co_return std::error_code{};
   const std::string idn_cmd = "*IDN?";
-  auto r = co_await link_.async_query(idn_cmd, opts_.timeout);
+  auto r = co_await link_->async_query(idn_cmd, opts_.timeout);
   if (!r) co_return transport_error(op, idn_cmd, r.error());
   auto idn = scpi::parse_idn(r.value());
   if (!idn) {
@@ -126,14 +133,14 @@ task<std::error_code> scpi_supply::ensure_model(const char* op) {
 }
 
 task<std::error_code> scpi_supply::prepare(const char* op) {
-  if (!link_.is_open()) {
-    if (auto ec = co_await link_.async_connect()) {
-      log().error("{} ({}): {}: {}", name(), address(), op, link_.last_error());
+  if (!link_->is_open()) {
+    if (auto ec = co_await link_->async_connect()) {
+      log().error("{} ({}): {}: {}", name(), address(), op, link_->last_error());
       co_return ec;
     }
   }
-  if (link_.connects() != drained_on_) {
-    drained_on_ = link_.connects();
+  if (link_->connects() != drained_on_) {
+    drained_on_ = link_->connects();
     const std::vector<std::string> nothing_sent;  // named: no temporaries into coroutine references
     if (auto ec = co_await drain_errors(op, nothing_sent, true)) co_return ec;
   }
@@ -144,7 +151,7 @@ task<std::error_code> scpi_supply::run_commands(const char* op, int channel,
                                                 std::vector<std::string> cmds) {
   std::vector<std::string> sent;
   const auto& select = model_->commands.select_channel;
-  const std::uint64_t conn = link_.connects();
+  const std::uint64_t conn = link_->connects();
   const bool select_needed =
       channel > 0 && !select.empty() && (selected_on_ != conn || selected_channel_ != channel);
   if (select_needed) sent.push_back(scpi::expand(select, channel));
@@ -153,15 +160,16 @@ task<std::error_code> scpi_supply::run_commands(const char* op, int channel,
   if (sent.empty()) co_return std::error_code{};
   selected_on_ = 0;  // unknown until the error check below passes
   for (const auto& c : sent) {
-    if (auto ec = co_await link_.async_send(c, opts_.timeout)) co_return transport_error(op, c, ec);
-    if (link_.connects() != conn) {
+    if (auto ec = co_await link_->async_send(c, opts_.timeout))
+      co_return transport_error(op, c, ec);
+    if (link_->connects() != conn) {
       // The line went out on a new connection: the ones before it went nowhere.
       log().warn("{} ({}): {}: connection replaced while sending '{}'", name(), address(), op, c);
       co_return code(errc::disconnected);
     }
   }
   if (auto ec = co_await drain_errors(op, sent, false)) co_return ec;
-  if (link_.connects() != conn) co_return code(errc::disconnected);
+  if (link_->connects() != conn) co_return code(errc::disconnected);
   if (channel > 0) {
     selected_channel_ = channel;
     selected_on_ = conn;
@@ -172,10 +180,10 @@ task<std::error_code> scpi_supply::run_commands(const char* op, int channel,
 task<result<std::string>> scpi_supply::query(const char* op, int channel, std::string cmd) {
   std::vector<std::string> select_only;  // run_commands adds the channel select when needed
   if (auto ec = co_await run_commands(op, channel, std::move(select_only))) co_return failure(ec);
-  const std::uint64_t conn = link_.connects();
-  auto r = co_await link_.async_query(cmd, opts_.timeout);
+  const std::uint64_t conn = link_->connects();
+  auto r = co_await link_->async_query(cmd, opts_.timeout);
   if (!r) co_return failure(transport_error(op, cmd, r.error()));
-  if (link_.connects() != conn) co_return failure(code(errc::disconnected));
+  if (link_->connects() != conn) co_return failure(code(errc::disconnected));
   co_return std::move(r).value();
 }
 
@@ -186,7 +194,7 @@ task<result<double>> scpi_supply::query_number(const char* op, int channel, std:
   if (!v) {
     log().error("{} ({}): {} channel {}: reply '{}' to '{}' is not a number", name(), address(), op,
                 channel, printable(r.value()), cmd);
-    link_.close();  // whatever produced it may have more to say: start clean
+    link_->close();  // whatever produced it may have more to say: start clean
     co_return failure(code(errc::bad_reply));
   }
   co_return *v;
@@ -199,7 +207,7 @@ task<result<double>> scpi_supply::set_and_read_back(const char* op, int channel,
   if (model_) {
     if (auto ec = check_channel(op, channel)) co_return failure(ec);
   }
-  auto guard = co_await link_.async_lock();
+  auto guard = co_await link_->async_lock();
   if (!guard) co_return failure(code(errc::cancelled));
   for (int attempt = 0;; ++attempt) {
     std::error_code ec = co_await prepare(op);
@@ -235,7 +243,7 @@ task<result<double>> scpi_supply::measure(const char* op, int channel, quantity 
   if (model_) {
     if (auto ec = check_channel(op, channel)) co_return failure(ec);
   }
-  auto guard = co_await link_.async_lock();
+  auto guard = co_await link_->async_lock();
   if (!guard) co_return failure(code(errc::cancelled));
   for (int attempt = 0;; ++attempt) {
     std::error_code ec = co_await prepare(op);
@@ -278,7 +286,7 @@ task<std::error_code> scpi_supply::do_set_output(int channel, bool on) {
   if (model_) {
     if (auto ec = check_channel(op, channel)) co_return ec;
   }
-  auto guard = co_await link_.async_lock();
+  auto guard = co_await link_->async_lock();
   if (!guard) co_return code(errc::cancelled);
   for (int attempt = 0;; ++attempt) {
     std::error_code ec = co_await prepare(op);
@@ -297,7 +305,7 @@ task<std::error_code> scpi_supply::do_set_output(int channel, bool on) {
           if (!b) {
             log().error("{} ({}): {} channel {}: reply '{}' to '{}' is not 0/1/ON/OFF", name(),
                         address(), op, channel, printable(state.value()), k.query_output);
-            link_.close();
+            link_->close();
             co_return code(errc::bad_reply);
           }
           if (*b != on) {
@@ -323,7 +331,7 @@ task<std::error_code> scpi_supply::do_set_output(int channel, bool on) {
 
 task<result<hilt::identity>> scpi_supply::do_identify() {
   const char* op = "identify";
-  auto guard = co_await link_.async_lock();
+  auto guard = co_await link_->async_lock();
   if (!guard) co_return failure(code(errc::cancelled));
   for (int attempt = 0;; ++attempt) {
     std::error_code ec = co_await prepare(op);
@@ -345,7 +353,7 @@ task<result<hilt::identity>> scpi_supply::do_identify() {
         id.extra["channels"] = std::to_string(model_->channel_count());
         id.extra["resolution"] =
             fmt::format("{} V, {} A", model_->voltage_resolution, model_->current_resolution);
-        id.extra["endpoint"] = link_.describe();
+        id.extra["endpoint"] = link_->describe();
         co_return id;
       }
       ec = r.error();

@@ -296,7 +296,7 @@ TEST(CmisRegistration, MakesAModuleFromAnAddress) {
   emu_bench b(one_dr4);
   auto drv = hilt::cmis::make_driver();
   EXPECT_EQ(drv->info().name, "cmis");
-  EXPECT_EQ(drv->info().transports, (std::vector<std::string>{"emu-i2c", "i2c-dev"}));
+  EXPECT_EQ(drv->info().transports, (std::vector<std::string>{"emu-i2c", "i2c-dev", "cp2112"}));
   services svc;
   svc.emu = b.emulation.get();
   hilt::make_args a;

@@ -20,6 +20,7 @@
 //    the error-queue check after it) holds async_lock() across them. Bytes left in the receive
 //    buffer from an earlier exchange are discarded before a query is sent.
 //  - Threading: a client lives on one executor (one thread).
+//  - It is a hilt::line_transport (line.hpp), like the USBTMC client: the SCPI drivers take either.
 #pragma once
 
 #include <boost/asio/any_io_executor.hpp>
@@ -34,6 +35,7 @@
 
 #include "hilt/clock.hpp"
 #include "hilt/device.hpp"
+#include "hilt/transport/line.hpp"
 
 namespace hilt {
 
@@ -56,38 +58,38 @@ struct tcp_line_options {
   clock::duration connect_timeout = std::chrono::seconds(3);
 };
 
-class tcp_line_client {
+class tcp_line_client : public line_transport {
  public:
   using duration = clock::duration;
 
   // `clk` may be null (no harness clock: real-time bounds).
   tcp_line_client(asio::any_io_executor ex, hilt::clock* clk, tcp_target target,
                   tcp_line_options opts = {});
-  ~tcp_line_client();
+  ~tcp_line_client() override;
   tcp_line_client(const tcp_line_client&) = delete;
   tcp_line_client& operator=(const tcp_line_client&) = delete;
 
   // Exclusive use of the connection until the returned guard is destroyed (FIFO). Completes with
   // a null guard only when the caller was cancelled while waiting.
-  task<std::shared_ptr<void>> async_lock();
+  task<std::shared_ptr<void>> async_lock() override;
 
   // Connects if not connected. errc::unreachable on failure.
-  task<std::error_code> async_connect();
+  task<std::error_code> async_connect() override;
   // Sends one line (the terminator is appended).
-  task<std::error_code> async_send(std::string line, duration timeout);
+  task<std::error_code> async_send(std::string line, duration timeout) override;
   // Reads one reply line (terminator and a trailing CR removed).
-  task<result<std::string>> async_read_line(duration timeout);
+  task<result<std::string>> async_read_line(duration timeout) override;
   // Sends one line and reads one reply line, under one bound of `timeout`.
-  task<result<std::string>> async_query(std::string line, duration timeout);
+  task<result<std::string>> async_query(std::string line, duration timeout) override;
 
-  void close() noexcept;
-  bool is_open() const noexcept;
+  void close() noexcept override;
+  bool is_open() const noexcept override;
   // Number of connections opened so far: a new value means a new connection (a reconnect), so
   // callers cache per-connection state (the selected channel) together with this number.
-  std::uint64_t connects() const noexcept { return connects_; }
+  std::uint64_t connects() const noexcept override { return connects_; }
   const tcp_target& target() const noexcept { return target_; }
-  std::string describe() const;  // "tcp:127.0.0.1:5025"
-  const std::string& last_error() const noexcept { return last_error_; }
+  std::string describe() const override;  // "tcp:127.0.0.1:5025"
+  const std::string& last_error() const noexcept override { return last_error_; }
 
  private:
   struct waiter;

@@ -4,6 +4,9 @@
 //   scpi-psu:tcp:192.168.1.20:5025?model=keysight-e36xx   an instrument on the network (port 5025
 //                                                          when omitted)
 //   scpi-psu:emu-tcp:psu1                                  the fixture's emulated supply "psu1"
+//   scpi-psu:usbtmc:2a8d:1102:MY60000001?model=keysight-e36xx   an instrument on USB (USBTMC):
+//                                                          VID:PID:SERIAL, SERIAL, or * (the only
+//                                                          one); docs/usb.md
 // Options (fixture `options:` of the device, all optional):
 //   model: keysight-e36xx       a model in drivers/scpi_psu/models (or ?model= in the address);
 //                               neither: detected from *IDN? on first use

@@ -1,4 +1,5 @@
-// The generic SCPI programmable supply (hilt::power_supply) over a raw TCP socket.
+// The generic SCPI programmable supply (hilt::power_supply) over a line transport: a raw TCP
+// socket (tcp_line_client) or USBTMC (usbtmc_client) — the address chooses (driver.hpp).
 //
 // Every operation is built from the model's command templates (model.hpp) and follows one shape:
 //  1. Check the request before anything is sent: the channel exists (errc::invalid_argument), the
@@ -30,6 +31,7 @@
 
 #include "hilt/device.hpp"
 #include "hilt/scpi_psu/model.hpp"
+#include "hilt/transport/line.hpp"
 #include "hilt/transport/tcp_line.hpp"
 
 namespace hilt::scpi_psu {
@@ -51,6 +53,9 @@ class scpi_supply final : public hilt::power_supply {
  public:
   scpi_supply(std::string name, std::string address, hilt::device_context ctx, tcp_target target,
               supply_options opts);
+  // Over any line transport (USBTMC, ...).
+  scpi_supply(std::string name, std::string address, hilt::device_context ctx,
+              std::unique_ptr<line_transport> link, supply_options opts);
   ~scpi_supply() override;
 
   std::string_view driver_name() const noexcept override { return "scpi-psu"; }
@@ -58,7 +63,7 @@ class scpi_supply final : public hilt::power_supply {
   int channel_count() const noexcept override;
 
   const psu_model* model() const noexcept { return model_ ? &*model_ : nullptr; }
-  tcp_line_client& transport() noexcept { return link_; }
+  line_transport& transport() noexcept { return *link_; }
 
  protected:
   task<result<hilt::identity>> do_identify() override;
@@ -86,7 +91,7 @@ class scpi_supply final : public hilt::power_supply {
 
   supply_options opts_;
   std::optional<psu_model> model_;
-  tcp_line_client link_;
+  std::unique_ptr<line_transport> link_;
   int selected_channel_ = 0;  // valid while link_.connects() == selected_on_
   std::uint64_t selected_on_ = 0;
   std::uint64_t drained_on_ = 0;  // connection whose stale errors were drained
