@@ -2,6 +2,8 @@
 // (DESIGN.md rule 6), so every step type words its errors the same way.
 #pragma once
 
+#include <boost/asio/cancellation_state.hpp>
+#include <boost/asio/this_coro.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -38,5 +40,18 @@ lane_mask lanes_to_mask(const std::vector<int>& lanes, const managed_module& m);
 
 // "1, 2, 5" / "all".
 std::string describe_lanes(const std::vector<int>& lanes);
+
+// True once the calling step has been cancelled (Ctrl-C / SIGTERM: the runner emits one terminal
+// cancellation to each DUT's coroutine). A step that waits in a loop checks it before every wait:
+// a cancellation that arrives while no cancellable operation is pending (a device read, or a
+// clock wait whose completion is already queued, e.g. every DUT woken at the same sample instant)
+// reaches no operation. Asio only records it in the coroutine's cancellation state, so the next
+// wait would start as if nothing had happened and the step would run to its end (a 1000 h soak
+// went on for its full length after SIGINT: SafeState.SigintAtRandomInstantsOfEveryLibrarySequence
+// measured 68 s from SIGINT to exit under the asan preset, 6.5 s in the dev build).
+inline task<bool> step_cancelled() {
+  const asio::cancellation_state cs = co_await asio::this_coro::cancellation_state;
+  co_return cs.cancelled() != asio::cancellation_type::none;
+}
 
 }  // namespace hilt::seq
