@@ -202,7 +202,9 @@ task<step_outcome> run_gate(step_context& ctx, const ber_step::config& c, manage
       ctx.event(severity::alarm, "prbs_no_lock", msg);
       co_return (step_outcome{verdict::fail, {}, msg});
     }
-    const std::error_code ec = co_await clk.async_sleep(lock_poll, asio::use_awaitable);
+    // A cancellation during the read reached no wait: see step_cancelled().
+    std::error_code ec = make_error_code(errc::cancelled);
+    if (!co_await step_cancelled()) ec = co_await clk.async_sleep(lock_poll, asio::use_awaitable);
     if (ec)
       co_return (step_outcome{verdict::error, make_error_code(errc::cancelled),
                               "ber: cancelled while waiting for lock"});
@@ -215,7 +217,8 @@ task<step_outcome> run_gate(step_context& ctx, const ber_step::config& c, manage
                fmt::format("BER ≤ {:g} at {:g} % on {}", c.target, 100 * c.confidence, what));
   clock::duration next = c.poll;
   for (;;) {
-    const std::error_code ec = co_await clk.async_sleep(next, asio::use_awaitable);
+    std::error_code ec = make_error_code(errc::cancelled);
+    if (!co_await step_cancelled()) ec = co_await clk.async_sleep(next, asio::use_awaitable);
     if (ec)
       co_return (step_outcome{verdict::error, make_error_code(errc::cancelled),
                               "ber: cancelled during the gate"});

@@ -420,7 +420,9 @@ task<step_outcome> wait_until_step::run(step_context& ctx) const {
                                          format_duration(config_.timeout), p.reading)};
     }
     const auto pause = std::min(config_.interval, deadline - now);
-    const std::error_code ec = co_await clk.async_sleep(pause, asio::use_awaitable);
+    // A cancellation during the probe's reads reached no wait: see step_cancelled().
+    std::error_code ec = make_error_code(errc::cancelled);
+    if (!co_await step_cancelled()) ec = co_await clk.async_sleep(pause, asio::use_awaitable);
     if (ec) {
       co_return step_outcome{verdict::error, make_error_code(errc::cancelled),
                              fmt::format("wait until '{}' cancelled after {}", config_.text,

@@ -4,6 +4,10 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
+#include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/cancellation_signal.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/this_coro.hpp>
 #include <cmath>
 #include <map>
 #include <memory>
@@ -569,6 +573,84 @@ TEST(ThermalSoakExtras, LossOfLockAndNoLockAreEventsAndFailures) {
     EXPECT_TRUE(ctx.bers.empty());
     EXPECT_EQ(m.calls.back(), "prbs media 0x1 PRBS-31Q false false");  // switched off again
   }
+}
+
+// ---- interrupted (Ctrl-C) --------------------------------------------------------------------
+
+// The step as the runner runs it: in a coroutine whose cancellation slot the runner's signal
+// handler emits on, with throw_if_cancelled(false).
+task<step_outcome> run_as_runner(const step* s, soak_context* ctx) {
+  co_await asio::this_coro::throw_if_cancelled(false);
+  co_return co_await s->run(*ctx);
+}
+
+// Emits a terminal cancellation on `sig` at harness time `at`.
+task<void> emit_at(hilt::clock* clk, clock::duration at, asio::cancellation_signal* sig) {
+  (void)co_await clk->async_wait_until(at, asio::use_awaitable);
+  sig->emit(asio::cancellation_type::terminal);
+}
+
+struct interrupted_run {
+  step_outcome out;
+  double ended_min = -1;  // harness time when the step returned
+};
+
+interrupted_run run_interrupted_at(rig& r, const step& s, soak_context& ctx,
+                                   clock::duration at) {
+  asio::cancellation_signal sig;
+  interrupted_run res;
+  // The emitter's wait is registered first: at an instant where the DUT also wakes up, the
+  // emitter runs first, while the DUT's wake-up is already queued (its wait can no longer be
+  // cancelled), exactly as a SIGINT handled between two completions.
+  asio::co_spawn(r.io, emit_at(&r.clk, at, &sig), asio::detached);
+  asio::co_spawn(r.io, run_as_runner(&s, &ctx),
+                 asio::bind_cancellation_slot(sig.slot(), [&](std::exception_ptr e, step_outcome o) {
+                   if (e) std::rethrow_exception(e);
+                   res.out = std::move(o);
+                   res.ended_min = r.minutes();
+                 }));
+  r.clk.run();
+  return res;
+}
+
+// SafeState.SigintAtRandomInstantsOfEveryLibrarySequence (asan preset): a SIGINT handled while
+// the DUTs' sample wake-ups were queued reached no wait, and the 1000 h soak ran to its end.
+TEST(ThermalSoakExtras, CancellationBetweenTwoWaitsStopsTheDwellAtTheNextWait) {
+  rig r;
+  fake_chamber ch(r.dctx());
+  soak_module m(r.dctx());
+  m.monitors_fn = [] {
+    return std::vector<monitor_reading>{{"temperature", -1, side::none, 40.0, "C"}};
+  };
+  soak_context ctx(r.clk, &m);
+  ctx.devices["chamber"] = &ch;
+  auto s = soak_step("    profile: [{ dwell: 10 h }]\n    interval: 10 min\n");
+  const auto res = run_interrupted_at(r, *s, ctx, std::chrono::minutes(30));
+  EXPECT_EQ(res.out.verdict, verdict::error) << res.out.message;
+  EXPECT_EQ(res.out.error, make_error_code(errc::cancelled));
+  EXPECT_EQ(res.out.message, "thermal_soak: cancelled");
+  // The sample due at 30 min was already on its way; none after it.
+  EXPECT_EQ(ctx.sample_times, (std::vector<double>{0, 600, 1200, 1800}));
+  EXPECT_EQ(res.ended_min, 30);
+}
+
+// A DUT waiting for the chamber to stabilise is waiting on the soak, not on a timer: the
+// cancellation must still end its wait (in real time a stabilisation can take hours).
+TEST(ThermalSoakExtras, CancellationWhileTheChamberStabilisesStopsTheStep) {
+  rig r;
+  fake_chamber ch(r.dctx());
+  ch.ramp_c_per_min = 0.5;  // 85 C after 2 h
+  soak_module m(r.dctx());
+  soak_context ctx(r.clk, &m);
+  ctx.devices["chamber"] = &ch;
+  auto s = soak_step(
+      "    profile: [{ ramp_to: 85 C }, { dwell: 10 h }]\n"
+      "    stabilize: { within: 1 C, for: 5 min, timeout: 4 h }\n");
+  const auto res = run_interrupted_at(r, *s, ctx, std::chrono::minutes(30));
+  EXPECT_EQ(res.out.verdict, verdict::error) << res.out.message;
+  EXPECT_EQ(res.out.error, make_error_code(errc::cancelled));
+  EXPECT_EQ(ctx.samples, 0);
+  EXPECT_EQ(res.ended_min, 30);
 }
 
 // ---- emulated CMIS modules through the CMIS driver --------------------------------------------
