@@ -1057,9 +1057,9 @@ replay_summary recorder::begin_replay(std::int64_t run_id, event_record resumed,
   out.rows -= ended.size();
   auto measurements = ids("SELECT id FROM measurements WHERE run_id = ?1 ORDER BY id");
   // Earlier resumptions' own events are not part of the replayed stream.
-  auto events = ids(
-      "SELECT id FROM events WHERE run_id = ?1 AND kind NOT IN ('run_resumed', "
-      "'calibration_overdue') ORDER BY id");
+  auto events =
+      ids("SELECT id FROM events WHERE run_id = ?1 AND kind NOT IN ('run_resumed', "
+          "'calibration_overdue') ORDER BY id");
   const auto ber = count("SELECT COUNT(*) FROM ber_counts WHERE run_id = ?1");
   out.samples = count("SELECT COUNT(*) FROM samples WHERE run_id = ?1");
   {

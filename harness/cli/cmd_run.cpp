@@ -241,11 +241,12 @@ command_fn add_resume(CLI::App& app) {
     if (!o->quiet) display->close();
     fmt::print("\n");
     print_run_summary(ro.db.string(), s.run_id);
-    fmt::print("run {} resumed: {} in {:.2f} s wall time (harness time {:.1f} s); {} rows were "
-               "already stored and kept{}; database {}; log {}\n",
-               s.run_id, s.status, s.wall_duration_s, s.duration_s, s.replayed_rows,
-               s.replay_diverged ? " (the re-run DIVERGED from them: see the log)" : "",
-               ro.db.string(), s.log_file.string());
+    fmt::print(
+        "run {} resumed: {} in {:.2f} s wall time (harness time {:.1f} s); {} rows were "
+        "already stored and kept{}; database {}; log {}\n",
+        s.run_id, s.status, s.wall_duration_s, s.duration_s, s.replayed_rows,
+        s.replay_diverged ? " (the re-run DIVERGED from them: see the log)" : "", ro.db.string(),
+        s.log_file.string());
     return s.exit_code;
   };
 }

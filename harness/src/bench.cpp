@@ -1,10 +1,10 @@
 #include "hilt/bench.hpp"
 
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <optional>
-#include <spdlog/spdlog.h>
 
 #include "hilt/log.hpp"
 #include "hilt/transport/i2c.hpp"

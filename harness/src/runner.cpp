@@ -578,7 +578,8 @@ task<void> dut_safe_state(run_state& rs, dut_state& d) {
   e.kind = "safe_state";
   if (!ec || ec == make_error_code(errc::not_supported)) {
     e.severity = db::severity::info;
-    e.message = fmt::format("{}: DUT done, module in its safe state ({:.3f} s)", d.device_name, took);
+    e.message =
+        fmt::format("{}: DUT done, module in its safe state ({:.3f} s)", d.device_name, took);
   } else {
     e.severity = db::severity::error;
     e.code = ec.value();
@@ -775,10 +776,11 @@ run_summary run_sequence(const run_options& opts, const driver_registry& registr
   run_lock lock;
   std::map<std::string, std::string> overrides = opts.overrides;
   if (resuming) {
-    if (!opts.sequence.empty() || !opts.fixture.empty() || !opts.overrides.empty() ||
-        opts.clock || opts.seed) {
-      throw config_error(opts.db.string(), "a resumed run uses its stored sequence, fixture, "
-                                           "parameters, clock and seed: give none of them");
+    if (!opts.sequence.empty() || !opts.fixture.empty() || !opts.overrides.empty() || opts.clock ||
+        opts.seed) {
+      throw config_error(opts.db.string(),
+                         "a resumed run uses its stored sequence, fixture, "
+                         "parameters, clock and seed: give none of them");
     }
     stored = load_stored_run(opts.db, *opts.resume);
     const auto id = *opts.resume;
@@ -843,11 +845,11 @@ run_summary run_sequence(const run_options& opts, const driver_registry& registr
   }
   // Overdue calibrations: `refuse` throws here, before anything is touched.
   const auto calibration = check_calibration(fx, today_utc());
-  const clock_mode mode =
-      resuming ? clock_mode::virtual_time : opts.clock.value_or(fx.clock);
+  const clock_mode mode = resuming ? clock_mode::virtual_time : opts.clock.value_or(fx.clock);
   const std::uint64_t seed =
-      resuming ? static_cast<std::uint64_t>(stored->seed.value_or(static_cast<std::int64_t>(fx.seed)))
-               : opts.seed.value_or(fx.seed);
+      resuming
+          ? static_cast<std::uint64_t>(stored->seed.value_or(static_cast<std::int64_t>(fx.seed)))
+          : opts.seed.value_or(fx.seed);
 
   db::recorder rec(opts.db);
 
@@ -913,11 +915,12 @@ run_summary run_sequence(const run_options& opts, const driver_registry& registr
   }
   auto lg = log::get("runner");
   if (resuming) {
-    lg->warn("run {}: resuming {} ({}) on fixture {} in virtual time, seed {}: {} rows ({} "
-             "samples) already stored, up to harness time {}",
-             run_id, seq.name, seq.path, fx.path, seed, replay.rows, replay.samples,
-             format_duration(std::chrono::duration_cast<clock::duration>(
-                 std::chrono::duration<double>(replay.last_t))));
+    lg->warn(
+        "run {}: resuming {} ({}) on fixture {} in virtual time, seed {}: {} rows ({} "
+        "samples) already stored, up to harness time {}",
+        run_id, seq.name, seq.path, fx.path, seed, replay.rows, replay.samples,
+        format_duration(std::chrono::duration_cast<clock::duration>(
+            std::chrono::duration<double>(replay.last_t))));
   } else {
     lg->info("run {}: sequence {} ({}), fixture {} ({}), clock {}, seed {}", run_id, seq.name,
              seq.path, fx.name, fx.path, to_string(mode), seed);
@@ -934,8 +937,7 @@ run_summary run_sequence(const run_options& opts, const driver_registry& registr
     b = std::make_unique<bench>(fx, registry, clk, seed);
   } catch (...) {
     if (!resuming) {
-      rec.end_run(run_id,
-                  db::run_end{db::run_status::error, true, exit_code::bad_input, 0.0, {}});
+      rec.end_run(run_id, db::run_end{db::run_status::error, true, exit_code::bad_input, 0.0, {}});
     }
     log::remove_run_log();
     throw;
@@ -1171,8 +1173,9 @@ run_summary run_sequence(const run_options& opts, const driver_registry& registr
     e.t = clk.now_seconds();
     e.severity = db::severity::error;
     e.kind = "replay_diverged";
-    e.message = "the resumed run did not re-create every stored row: the stored run was made "
-                "with different code or input files; its stored rows are kept as they were";
+    e.message =
+        "the resumed run did not re-create every stored row: the stored run was made "
+        "with different code or input files; its stored rows are kept as they were";
     lg->error("{}", e.message);
     rec.add_event(std::move(e));
   }

@@ -35,7 +35,6 @@ bool in_db(std::string_view monitor) {
 
 }  // namespace
 
-
 // One per running soak: drives the chamber and tells the DUTs what phase it is in.
 struct soak_controller {
   enum class phase { starting, ramp, stabilize, dwell, done, failed };

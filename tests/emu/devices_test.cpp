@@ -205,13 +205,15 @@ TEST(Devices, TheRunWarnsOfAnOverdueCalibrationAndRecordsInstrumentIdentities) {
   EXPECT_NE(r.err.find("device 'psu1': calibration was due " + iso_date(-3) + ", 3 days ago"),
             std::string::npos)
       << r.err;
-  EXPECT_EQ(hilt::test::query_rows(db, "SELECT device || '|' || severity || '|' || message FROM "
-                                       "events WHERE kind = 'calibration_overdue'"),
+  EXPECT_EQ(hilt::test::query_rows(db,
+                                   "SELECT device || '|' || severity || '|' || message FROM "
+                                   "events WHERE kind = 'calibration_overdue'"),
             (std::vector<std::string>{"psu1|warning|device 'psu1': calibration was due " +
                                       iso_date(-3) + ", 3 days ago"}));
   const auto psu1 = hilt::test::query_one(
-      db, "SELECT vendor || '|' || model || '|' || serial || '|' || calibration_due FROM "
-          "run_devices WHERE name = 'psu1'");
+      db,
+      "SELECT vendor || '|' || model || '|' || serial || '|' || calibration_due FROM "
+      "run_devices WHERE name = 'psu1'");
   EXPECT_NE(psu1.find("|MY61000042|" + iso_date(-3)), std::string::npos) << psu1;
   EXPECT_NE(hilt::test::query_one(db, "SELECT vendor FROM run_devices WHERE name = 'chamber1'"),
             "");

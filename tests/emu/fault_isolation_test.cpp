@@ -59,11 +59,12 @@ std::vector<std::string> statuses(const std::string& db) {
 // Every measurement of the given slots: slot, step path, name, lane, t, value, verdict.
 std::vector<std::string> measurements(const std::string& db, const std::string& slots,
                                       double before_t = 1e30) {
-  return query_rows(db, "SELECT d.slot, s.path, m.name, m.lane, m.t, m.value, m.verdict "
-                        "FROM measurements m JOIN duts d ON d.id = m.dut_id "
-                        "JOIN steps s ON s.id = m.step_id WHERE d.slot IN (" +
-                            slots + ") AND m.t < " + std::to_string(before_t) +
-                            " ORDER BY d.slot, m.id");
+  return query_rows(db,
+                    "SELECT d.slot, s.path, m.name, m.lane, m.t, m.value, m.verdict "
+                    "FROM measurements m JOIN duts d ON d.id = m.dut_id "
+                    "JOIN steps s ON s.id = m.step_id WHERE d.slot IN (" +
+                        slots + ") AND m.t < " + std::to_string(before_t) +
+                        " ORDER BY d.slot, m.id");
 }
 
 struct fault_run {
@@ -111,9 +112,9 @@ TEST_F(FaultIsolation, TheReferenceRunFailsOnlyTheMarginalModule) {
 }
 
 TEST_F(FaultIsolation, AModuleThatStopsAnsweringErrorsOnlyItsDut) {
-  const auto fx = bench_with(*dir_, "silent.yaml",
-                             {{"serial: EMU8D0000003\n",
-                               "serial: EMU8D0000003\n      faults: { silent_at: 2 h }\n"}});
+  const auto fx = bench_with(
+      *dir_, "silent.yaml",
+      {{"serial: EMU8D0000003\n", "serial: EMU8D0000003\n      faults: { silent_at: 2 h }\n"}});
   const auto r = run_on(*dir_, fx, "silent");
   // A device error somewhere, and m3 could not be made safe: exit 3.
   EXPECT_EQ(r.exit_code, 3) << r.out;
@@ -123,15 +124,18 @@ TEST_F(FaultIsolation, AModuleThatStopsAnsweringErrorsOnlyItsDut) {
   EXPECT_EQ(measurements(r.db, "1,2,4,5,6,7,8"), measurements(reference_->db, "1,2,4,5,6,7,8"));
   // Slot 3's results up to the fault are intact too.
   EXPECT_EQ(measurements(r.db, "3", fault_t), measurements(reference_->db, "3", fault_t));
-  EXPECT_NE(query_one(r.db, "SELECT count(*) FROM events e JOIN duts d ON d.id = e.dut_id "
-                            "WHERE d.slot = 3 AND e.kind = 'step_error'"),
+  EXPECT_NE(query_one(r.db,
+                      "SELECT count(*) FROM events e JOIN duts d ON d.id = e.dut_id "
+                      "WHERE d.slot = 3 AND e.kind = 'step_error'"),
             "0");
-  EXPECT_EQ(query_one(r.db, "SELECT count(*) FROM events WHERE kind = 'step_error' AND dut_id "
-                            "IN (SELECT id FROM duts WHERE slot <> 3)"),
+  EXPECT_EQ(query_one(r.db,
+                      "SELECT count(*) FROM events WHERE kind = 'step_error' AND dut_id "
+                      "IN (SELECT id FROM duts WHERE slot <> 3)"),
             "0");
   // Its safe state could not be confirmed, and says so; every other module's was.
-  EXPECT_EQ(query_rows(r.db, "SELECT DISTINCT device FROM events WHERE kind = 'safe_state' AND "
-                             "severity = 'error' ORDER BY device"),
+  EXPECT_EQ(query_rows(r.db,
+                       "SELECT DISTINCT device FROM events WHERE kind = 'safe_state' AND "
+                       "severity = 'error' ORDER BY device"),
             (std::vector<std::string>{"m3"}));
 }
 
@@ -152,38 +156,43 @@ TEST_F(FaultIsolation, ASupplyThatDropsOffTheNetworkErrorsOnlyTheDutsItFeeds) {
   EXPECT_EQ(measurements(r.db, "5,6,7,8", 8), measurements(power_reference_->db, "5,6,7,8", 8));
   EXPECT_NE(measurements(r.db, "5,6,7,8", 8), std::vector<std::string>{});
   // Their errors name the supply and the timeout.
-  EXPECT_EQ(query_one(r.db, "SELECT count(*) FROM events WHERE kind = 'step_error' AND message "
-                            "LIKE '%psu2%timed out%'"),
+  EXPECT_EQ(query_one(r.db,
+                      "SELECT count(*) FROM events WHERE kind = 'step_error' AND message "
+                      "LIKE '%psu2%timed out%'"),
             "4");
   // The supply could not be switched off at the end: recorded as such.
-  EXPECT_EQ(query_rows(r.db, "SELECT DISTINCT device FROM events WHERE kind = 'safe_state' AND "
-                             "severity = 'error' ORDER BY device"),
+  EXPECT_EQ(query_rows(r.db,
+                       "SELECT DISTINCT device FROM events WHERE kind = 'safe_state' AND "
+                       "severity = 'error' ORDER BY device"),
             (std::vector<std::string>{"psu2"}));
 }
 
 TEST_F(FaultIsolation, AChamberAnsweringModbusErrorsStopsNoDutAndKeepsEarlierResults) {
-  const auto fx = bench_with(
-      *dir_, "chamber.yaml",
-      {{"{ name: chamber1, setpoint: 25 C }",
-        "{ name: chamber1, setpoint: 25 C, faults: { errors_at: 2 h } }"}});
+  const auto fx = bench_with(*dir_, "chamber.yaml",
+                             {{"{ name: chamber1, setpoint: 25 C }",
+                               "{ name: chamber1, setpoint: 25 C, faults: { errors_at: 2 h } }"}});
   const auto r = run_on(*dir_, fx, "chamber");
   EXPECT_EQ(r.exit_code, 3) << r.out;
   // Every DUT walked its whole sequence: each reached its cleanup section.
-  EXPECT_EQ(query_one(r.db, "SELECT count(DISTINCT dut_id) FROM steps WHERE path LIKE 'cleanup/%' "
-                            "AND dut_id IS NOT NULL"),
-            query_one(reference_->db, "SELECT count(DISTINCT dut_id) FROM steps "
-                                      "WHERE path LIKE 'cleanup/%' AND dut_id IS NOT NULL"));
+  EXPECT_EQ(query_one(r.db,
+                      "SELECT count(DISTINCT dut_id) FROM steps WHERE path LIKE 'cleanup/%' "
+                      "AND dut_id IS NOT NULL"),
+            query_one(reference_->db,
+                      "SELECT count(DISTINCT dut_id) FROM steps "
+                      "WHERE path LIKE 'cleanup/%' AND dut_id IS NOT NULL"));
   EXPECT_EQ(query_one(r.db, "SELECT status || ',' || closed_cleanly FROM runs"), "error,1");
   // Everything measured before the fault is what the run without it measured.
   EXPECT_EQ(measurements(r.db, "1,2,3,4,5,6,7,8", fault_t),
             measurements(reference_->db, "1,2,3,4,5,6,7,8", fault_t));
   // The chamber's failures are events naming it.
-  EXPECT_NE(query_one(r.db, "SELECT count(*) FROM events WHERE kind = 'soak_abort' AND message "
-                            "LIKE 'chamber1 %instrument reported an error%'"),
+  EXPECT_NE(query_one(r.db,
+                      "SELECT count(*) FROM events WHERE kind = 'soak_abort' AND message "
+                      "LIKE 'chamber1 %instrument reported an error%'"),
             "0");
   // Every module was still made safe.
-  EXPECT_EQ(query_rows(r.db, "SELECT DISTINCT device FROM events WHERE kind = 'safe_state' AND "
-                             "severity = 'error' ORDER BY device"),
+  EXPECT_EQ(query_rows(r.db,
+                       "SELECT DISTINCT device FROM events WHERE kind = 'safe_state' AND "
+                       "severity = 'error' ORDER BY device"),
             (std::vector<std::string>{"chamber1"}));
 }
 

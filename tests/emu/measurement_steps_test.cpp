@@ -5,11 +5,11 @@
 
 #include "process.hpp"
 
+using hilt::test::query_one;
+using hilt::test::query_rows;
 using hilt::test::run_hilt;
 using hilt::test::source_dir;
 using hilt::test::temp_dir;
-using hilt::test::query_one;
-using hilt::test::query_rows;
 
 TEST(Acceptance, QualificationFailsOnlyTheMarginalModuleAtTheHotCorner) {
   temp_dir d;
@@ -22,26 +22,29 @@ TEST(Acceptance, QualificationFailsOnlyTheMarginalModuleAtTheHotCorner) {
             (std::vector<std::string>{"1:ok", "2:ok", "3:ok", "4:ok", "5:ok", "6:ok", "7:ok",
                                       "8:failed"}));
   // What failed: the BER bound at the hot corner only, on slot 8.
-  EXPECT_EQ(query_rows(db,
+  EXPECT_EQ(
+      query_rows(db,
                  "SELECT DISTINCT slot || ':' || measurement || ':' || "
                  "json_extract(s.sweep_point_json, '$.corner_temp') FROM v_measurement_verdicts v "
                  "JOIN steps s ON s.path = v.step_path AND s.run_id = v.run_id "
                  "WHERE v.verdict = 'fail'"),
-            (std::vector<std::string>{"8:ber_upper:75 C"}));
+      (std::vector<std::string>{"8:ber_upper:75 C"}));
   // Why, from the stored results: its Tx power fell with temperature and its BER rose.
   const auto tx = [&](const char* corner) {
-    return std::stod(query_one(db,
-                         "SELECT avg(m.value) FROM measurements m JOIN duts d ON d.id = m.dut_id "
-                         "JOIN steps s ON s.id = m.step_id WHERE d.slot = 8 AND m.name = "
-                         "'tx_power' AND json_extract(s.sweep_point_json, '$.corner_temp') = '" +
-                             std::string(corner) + "'"));
+    return std::stod(
+        query_one(db,
+                  "SELECT avg(m.value) FROM measurements m JOIN duts d ON d.id = m.dut_id "
+                  "JOIN steps s ON s.id = m.step_id WHERE d.slot = 8 AND m.name = "
+                  "'tx_power' AND json_extract(s.sweep_point_json, '$.corner_temp') = '" +
+                      std::string(corner) + "'"));
   };
   const auto ber = [&](const char* corner) {
-    return std::stod(query_one(db,
-                         "SELECT max(m.value) FROM measurements m JOIN duts d ON d.id = m.dut_id "
-                         "JOIN steps s ON s.id = m.step_id WHERE d.slot = 8 AND m.name = 'ber' "
-                         "AND json_extract(s.sweep_point_json, '$.corner_temp') = '" +
-                             std::string(corner) + "'"));
+    return std::stod(
+        query_one(db,
+                  "SELECT max(m.value) FROM measurements m JOIN duts d ON d.id = m.dut_id "
+                  "JOIN steps s ON s.id = m.step_id WHERE d.slot = 8 AND m.name = 'ber' "
+                  "AND json_extract(s.sweep_point_json, '$.corner_temp') = '" +
+                      std::string(corner) + "'"));
   };
   EXPECT_LT(tx("75 C"), tx("15 C") - 1.0);
   EXPECT_GT(ber("75 C"), 2.4e-4);
@@ -61,8 +64,8 @@ TEST(Acceptance, HtolSoakOf32ModulesStoresExactlyTheConfiguredSamples) {
   // 1000 h sampled every 10 min: 6000 samples in every series (DUT, metric, lane), none missing,
   // none twice (the samples key is unique).
   EXPECT_EQ(query_one(db,
-                "SELECT count(*) FROM (SELECT dut_id, metric_id, lane FROM samples GROUP BY "
-                "1, 2, 3 HAVING count(*) <> 6000)"),
+                      "SELECT count(*) FROM (SELECT dut_id, metric_id, lane FROM samples GROUP BY "
+                      "1, 2, 3 HAVING count(*) <> 6000)"),
             "0");
   EXPECT_EQ(query_one(db, "SELECT count(DISTINCT dut_id) FROM samples"), "32");
   EXPECT_GE(std::stod(query_one(db, "SELECT duration_s FROM runs")), 1000.0 * 3600);

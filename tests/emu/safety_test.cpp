@@ -67,8 +67,8 @@ double seconds_since(steady::time_point t0) {
 
 // How many of a's rows b lacks, for readable failures.
 std::size_t missing(const std::set<std::string>& a, const std::set<std::string>& b) {
-  return static_cast<std::size_t>(std::count_if(a.begin(), a.end(),
-                                                [&](const auto& x) { return !b.contains(x); }));
+  return static_cast<std::size_t>(
+      std::count_if(a.begin(), a.end(), [&](const auto& x) { return !b.contains(x); }));
 }
 
 }  // namespace
@@ -100,8 +100,9 @@ TEST(Resume, KillNineAtFiftySeededInstantsThenResumeStoresExactlyTheUninterrupte
   const auto ref_samples = samples(ref_db);
   const auto ref_steps = steps(ref_db);
   const auto ref_measurements =
-      query_rows(ref_db, "SELECT step_id, name, lane, t, value, verdict FROM measurements "
-                         "ORDER BY id");
+      query_rows(ref_db,
+                 "SELECT step_id, name, lane, t, value, verdict FROM measurements "
+                 "ORDER BY id");
   ASSERT_GT(ref_samples.size(), 10000u);
 
   std::mt19937_64 rng(20261122);
@@ -168,16 +169,18 @@ TEST(Resume, KillNineAtFiftySeededInstantsThenResumeStoresExactlyTheUninterrupte
     EXPECT_EQ(missing(ref_samples, got), 0u) << "samples of the uninterrupted run not stored";
     EXPECT_EQ(missing(got, ref_samples), 0u) << "samples an uninterrupted run does not store";
     EXPECT_EQ(steps(db), ref_steps);
-    EXPECT_EQ(query_rows(db, "SELECT step_id, name, lane, t, value, verdict FROM measurements "
-                             "ORDER BY id"),
+    EXPECT_EQ(query_rows(db,
+                         "SELECT step_id, name, lane, t, value, verdict FROM measurements "
+                         "ORDER BY id"),
               ref_measurements);
     EXPECT_EQ(query_one(db, "SELECT count(*) FROM events WHERE kind = 'replay_diverged'"), "0");
     if (HasFailure()) break;  // one diagnosed failure is enough
   }
-  std::printf("[ figures ] reference run %.2f s wall (open for %.2f s); %d of 50 kills "
-              "resumed (%d killed again "
-              "while resuming), %d runs had ended before the kill; slowest resume %.2f s wall\n",
-              ref_wall, window, resumed, killed_twice, ended_first, worst_resume_wall);
+  std::printf(
+      "[ figures ] reference run %.2f s wall (open for %.2f s); %d of 50 kills "
+      "resumed (%d killed again "
+      "while resuming), %d runs had ended before the kill; slowest resume %.2f s wall\n",
+      ref_wall, window, resumed, killed_twice, ended_first, worst_resume_wall);
   // Most instants must land inside the run, or the test proves little.
   EXPECT_GE(resumed, 45);
 }
@@ -290,9 +293,7 @@ TEST(SafeState, SigintAtRandomInstantsOfEveryLibrarySequence) {
       ++runs;
       // 130: interrupted (or, when the signal came after the run had closed, killed by it on
       // the way out); 0 / 1: it had finished (passed / a limit failed) before the signal.
-      ASSERT_TRUE(rc == 130 || rc == 0 || rc == 1)
-          << "exit " << rc << "\n"
-          << read_file(d / "err");
+      ASSERT_TRUE(rc == 130 || rc == 0 || rc == 1) << "exit " << rc << "\n" << read_file(d / "err");
       if (!run_recorded(db)) {
         // The signal came before the run opened anything: nothing to make safe.
         lo = std::max(lo, seconds_since(spawned) - took);
@@ -337,8 +338,9 @@ TEST(SafeState, SigintAtRandomInstantsOfEveryLibrarySequence) {
         EXPECT_EQ(rc, 130);
         EXPECT_EQ(query_one(db, "SELECT closed_cleanly FROM runs"), "1");
         EXPECT_EQ(query_one(db, "SELECT count(*) FROM events WHERE kind = 'interrupted'"), "1");
-        EXPECT_EQ(query_one(db, "SELECT count(*) FROM events WHERE kind = 'safe_state' AND "
-                                "severity <> 'info'"),
+        EXPECT_EQ(query_one(db,
+                            "SELECT count(*) FROM events WHERE kind = 'safe_state' AND "
+                            "severity <> 'info'"),
                   "0");
       }
     }

@@ -9,11 +9,11 @@
 
 #include "process.hpp"
 
+using hilt::test::query_one;
+using hilt::test::query_rows;
 using hilt::test::run_hilt;
 using hilt::test::source_dir;
 using hilt::test::temp_dir;
-using hilt::test::query_one;
-using hilt::test::query_rows;
 
 namespace {
 
@@ -35,9 +35,9 @@ TEST(SequenceFeatures, BringupPassesOnTheEmulatedBench) {
   // Power-up timing, judged by each part's own limit from the limit set, with its source.
   const std::string lims = (source_dir() / "sequences/library/limits/bringup-limits.yaml").string();
   EXPECT_EQ(query_rows(db,
-                 "SELECT d.slot, m.value, m.unit, m.comparator, m.limit_high, m.limit_source "
-                 "FROM measurements m JOIN duts d ON d.id = m.dut_id "
-                 "WHERE m.name = 'power_up_time' ORDER BY d.slot"),
+                       "SELECT d.slot, m.value, m.unit, m.comparator, m.limit_high, m.limit_source "
+                       "FROM measurements m JOIN duts d ON d.id = m.dut_id "
+                       "WHERE m.name = 'power_up_time' ORDER BY d.slot"),
             (std::vector<std::string>{
                 "1|2.5|s|le|5.0|" + lims + ":8:20 (limit set bringup, parts EMU-DD-400G-*)",
                 "2|2.5|s|le|5.0|" + lims + ":8:20 (limit set bringup, parts EMU-DD-400G-*)",
@@ -50,19 +50,20 @@ TEST(SequenceFeatures, BringupPassesOnTheEmulatedBench) {
                 "8|2.5|s|le|5.0|" + lims + ":8:20 (limit set bringup, parts EMU-DD-400G-*)",
             }));
   // Fallback limits ("*") for what the part entries do not define.
-  EXPECT_EQ(query_one(db,
+  EXPECT_EQ(
+      query_one(db,
                 "SELECT count(*) FROM measurements WHERE name = 'temperature' AND "
                 "limit_source LIKE '%bringup-limits.yaml:15:18 (limit set bringup, parts *)'"),
-            "24");  // 8 DUTs x 3 readings
+      "24");  // 8 DUTs x 3 readings
   // Every lane of every reading: 400G-DR4 has 4 media lanes, 800G-DR8 has 8.
   EXPECT_EQ(query_one(db, "SELECT count(*) FROM measurements WHERE name = 'tx_power'"),
             std::to_string(3 * (4 + 4 + 8 + 8 + 8 + 4 + 8 + 4)));
 
   // The repeat: one group per reading, its point on the group and on every step inside it.
   EXPECT_EQ(query_rows(db,
-                 "SELECT s.path, s.name, s.type, s.sweep_point_json FROM steps s JOIN duts d "
-                 "ON d.id = s.dut_id WHERE d.slot = 1 AND s.path LIKE 'main/6/repeat/2/%' "
-                 "ORDER BY s.id"),
+                       "SELECT s.path, s.name, s.type, s.sweep_point_json FROM steps s JOIN duts d "
+                       "ON d.id = s.dut_id WHERE d.slot = 1 AND s.path LIKE 'main/6/repeat/2/%' "
+                       "ORDER BY s.id"),
             (std::vector<std::string>{
                 R"(main/6/repeat/2/iteration|reading=2|iteration|{"reading":2})",
                 R"(main/6/repeat/2/iteration/1/measure|case temperature|measure|{"reading":2})",
@@ -72,8 +73,9 @@ TEST(SequenceFeatures, BringupPassesOnTheEmulatedBench) {
                 R"(main/6/repeat/2/iteration/5/measure|received power|measure|{"reading":2})",
                 R"(main/6/repeat/2/iteration/6/wait|wait|wait|{"reading":2})",
             }));
-  EXPECT_EQ(query_one(db, "SELECT sweep_point_json FROM steps WHERE path = 'main/3/power_up' LIMIT 1"),
-            "NULL");
+  EXPECT_EQ(
+      query_one(db, "SELECT sweep_point_json FROM steps WHERE path = 'main/3/power_up' LIMIT 1"),
+      "NULL");
 }
 
 TEST(SequenceFeatures, ASweepRecordsItsPointOnEveryStep) {
@@ -116,8 +118,8 @@ TEST(SequenceFeatures, ASweepRecordsItsPointOnEveryStep) {
 
   EXPECT_EQ(
       query_rows(db,
-           "SELECT s.path, s.name, s.sweep_point_json FROM steps s JOIN duts d ON "
-           "d.id = s.dut_id WHERE d.slot = 3 AND s.path LIKE 'main/1/%' ORDER BY s.id"),
+                 "SELECT s.path, s.name, s.sweep_point_json FROM steps s JOIN duts d ON "
+                 "d.id = s.dut_id WHERE d.slot = 3 AND s.path LIKE 'main/1/%' ORDER BY s.id"),
       (std::vector<std::string>{
           R"(main/1/sweep|sweep|NULL)",
           R"(main/1/sweep/1/point|settle=1 min|{"settle":"1 min"})",
@@ -139,14 +141,14 @@ TEST(SequenceFeatures, ASweepRecordsItsPointOnEveryStep) {
       }));
   // Which point a measurement was taken at, through its step.
   EXPECT_EQ(query_one(db,
-                "SELECT count(*) FROM measurements m JOIN steps s ON s.id = m.step_id WHERE "
-                "json_extract(s.sweep_point_json, '$.settle') = '2 min'"),
+                      "SELECT count(*) FROM measurements m JOIN steps s ON s.id = m.step_id WHERE "
+                      "json_extract(s.sweep_point_json, '$.settle') = '2 min'"),
             "16");  // 8 DUTs x 2 readings
   // Limits by part number: the 400G parts got EMU-DD-*, the 800G parts the fallback.
   EXPECT_EQ(query_rows(db,
-                 "SELECT d.slot, m.limit_high, m.limit_source FROM measurements m JOIN duts "
-                 "d ON d.id = m.dut_id JOIN steps s ON s.id = m.step_id WHERE s.path = "
-                 "'main/1/sweep/1/point/1/repeat/1/iteration/2/measure' ORDER BY d.slot"),
+                       "SELECT d.slot, m.limit_high, m.limit_source FROM measurements m JOIN duts "
+                       "d ON d.id = m.dut_id JOIN steps s ON s.id = m.step_id WHERE s.path = "
+                       "'main/1/sweep/1/point/1/repeat/1/iteration/2/measure' ORDER BY d.slot"),
             (std::vector<std::string>{
                 "1|70.0|" + (d / "lims.yaml").string() + ":4:18 (limit set e2e, parts EMU-DD-*)",
                 "2|70.0|" + (d / "lims.yaml").string() + ":4:18 (limit set e2e, parts EMU-DD-*)",

@@ -270,8 +270,8 @@ void build_chambers(const YAML::Node& list, const std::string& src, double ambie
     if (auto fn = m.get("faults"); fn.IsDefined()) {
       checked_map f(fn, src, "faults", {"errors_at"});
       if (auto n = f.get("errors_at"); n.IsDefined()) {
-        emu.chamber(name)->errors_at = std::chrono::duration_cast<hilt::clock::duration>(
-            std::chrono::duration<double>(
+        emu.chamber(name)->errors_at =
+            std::chrono::duration_cast<hilt::clock::duration>(std::chrono::duration<double>(
                 as_quantity(n, src, "errors_at", hilt::dimension::time, 0, 1e8)));
       }
     }
@@ -341,8 +341,8 @@ void build_supplies(const YAML::Node& list, const std::string& src, bench_emulat
     if (auto fn = m.get("faults"); fn.IsDefined()) {
       checked_map f(fn, src, "faults", {"offline_at"});
       if (auto n = f.get("offline_at"); n.IsDefined()) {
-        emu.supply(name)->offline_at = std::chrono::duration_cast<hilt::clock::duration>(
-            std::chrono::duration<double>(
+        emu.supply(name)->offline_at =
+            std::chrono::duration_cast<hilt::clock::duration>(std::chrono::duration<double>(
                 as_quantity(n, src, "offline_at", hilt::dimension::time, 0, 1e8)));
       }
     }

@@ -537,7 +537,7 @@ module_profile parse_profile(const YAML::Node& root, const std::string& src) {
 module_faults parse_module_faults(const YAML::Node& node, const std::string& src, module_faults f,
                                   std::initializer_list<const char*> ignore) {
   std::vector<const char*> keys = {"stuck_state", "garbage_page", "laser_aging_db_per_khour",
-                                   "lane_dark", "module_fault", "silent_at"};
+                                   "lane_dark",   "module_fault", "silent_at"};
   keys.insert(keys.end(), ignore.begin(), ignore.end());
   if (!node.IsMap()) fail_at(src, node, "expected a mapping for faults");
   for (auto it = node.begin(); it != node.end(); ++it) {

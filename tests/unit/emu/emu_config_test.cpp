@@ -295,13 +295,14 @@ TEST(EmuSection, FixtureLevelModuleFaultsApplyToThatModuleOnly) {
 
 TEST(EmuSection, FixtureLevelModuleFaultsAreChecked) {
   emu_fixture f;
-  EXPECT_EQ(f.error("modules:\n"
-                    "  - bus: port1\n"
-                    "    profile: profiles/good.yaml\n"
-                    "    faults: { stuck: DPInit }\n"),
-            f.source +
-                ":4:15: unknown key 'stuck' in faults; expected one of: stuck_state, "
-                "garbage_page, laser_aging_db_per_khour, lane_dark, module_fault, silent_at, nack_rate");
+  EXPECT_EQ(
+      f.error("modules:\n"
+              "  - bus: port1\n"
+              "    profile: profiles/good.yaml\n"
+              "    faults: { stuck: DPInit }\n"),
+      f.source +
+          ":4:15: unknown key 'stuck' in faults; expected one of: stuck_state, "
+          "garbage_page, laser_aging_db_per_khour, lane_dark, module_fault, silent_at, nack_rate");
   EXPECT_EQ(f.error("modules:\n"
                     "  - bus: port1\n"
                     "    profile: profiles/good.yaml\n"
@@ -317,8 +318,9 @@ TEST(EmuSection, InstrumentAndModuleFaultTimesAreChecked) {
                     "  - bus: port1\n"
                     "    profile: profiles/good.yaml\n"
                     "    faults: { silent_at: 3 V }\n"),
-            f.source + ":4:26: 'silent_at' expects a time (s, ms, us, ns, min, h, d, sec, hr), "
-                       "got '3 V'");
+            f.source +
+                ":4:26: 'silent_at' expects a time (s, ms, us, ns, min, h, d, sec, hr), "
+                "got '3 V'");
   EXPECT_EQ(f.error("supplies:\n"
                     "  - { name: psu1, model: rs-ngp, faults: { offline: 1 h } }\n"),
             f.source + ":2:44: unknown key 'offline' in faults; expected one of: offline_at");

@@ -88,7 +88,8 @@ duts:
 TEST_F(FixtureTest, AFixtureWithoutEmulationIsNotHandedToTheEmulationFactory) {
   int calls = 0;
   reg_.set_emulation_factory(
-      [&calls](const YAML::Node& n, const hilt::emulation_env&) -> std::unique_ptr<hilt::emulation> {
+      [&calls](const YAML::Node& n,
+               const hilt::emulation_env&) -> std::unique_ptr<hilt::emulation> {
         ++calls;
         if (!n.IsMap()) throw hilt::config_error("x", "expected a mapping for emulation");
         return nullptr;

@@ -595,20 +595,20 @@ struct interrupted_run {
   double ended_min = -1;  // harness time when the step returned
 };
 
-interrupted_run run_interrupted_at(rig& r, const step& s, soak_context& ctx,
-                                   clock::duration at) {
+interrupted_run run_interrupted_at(rig& r, const step& s, soak_context& ctx, clock::duration at) {
   asio::cancellation_signal sig;
   interrupted_run res;
   // The emitter's wait is registered first: at an instant where the DUT also wakes up, the
   // emitter runs first, while the DUT's wake-up is already queued (its wait can no longer be
   // cancelled), exactly as a SIGINT handled between two completions.
   asio::co_spawn(r.io, emit_at(&r.clk, at, &sig), asio::detached);
-  asio::co_spawn(r.io, run_as_runner(&s, &ctx),
-                 asio::bind_cancellation_slot(sig.slot(), [&](std::exception_ptr e, step_outcome o) {
-                   if (e) std::rethrow_exception(e);
-                   res.out = std::move(o);
-                   res.ended_min = r.minutes();
-                 }));
+  asio::co_spawn(
+      r.io, run_as_runner(&s, &ctx),
+      asio::bind_cancellation_slot(sig.slot(), [&](std::exception_ptr e, step_outcome o) {
+        if (e) std::rethrow_exception(e);
+        res.out = std::move(o);
+        res.ended_min = r.minutes();
+      }));
   r.clk.run();
   return res;
 }
@@ -687,7 +687,6 @@ struct emu_rig {
     return *modules.back();
   }
 };
-
 
 TEST(ThermalSoakExtras, EmulatedHotModuleRaisesATemperatureWarningEventAndPeriodicBerCounts) {
   // 55 C around a 400G-DR4 (9.2 W x 2.5 C/W): 78 C, above its 75 C warning, below its 80 C alarm.

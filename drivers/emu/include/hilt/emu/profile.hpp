@@ -55,7 +55,7 @@ struct module_faults {
   // From this time on the management interface answers nothing (every transfer NACKed): a hung
   // module controller. Lasers and data paths stay as they were, so nothing can make it safe.
   std::optional<std::chrono::nanoseconds> silent_at;
-  std::uint8_t module_fault_cause = 1;                      // 00h:41 (1 = TEC runaway)
+  std::uint8_t module_fault_cause = 1;  // 00h:41 (1 = TEC runaway)
   bool any() const noexcept {
     return stuck != stuck_state::none || garbage_page >= 0 || laser_aging_db_per_khour != 0 ||
            !dark_lanes.empty() || module_fault_at.has_value() || silent_at.has_value();
@@ -179,9 +179,10 @@ module_profile parse_profile(const YAML::Node& root, const std::string& source);
 
 // Parses a `faults:` mapping (profile or fixture): stuck_state (ModulePwrUp, ModulePwrDn, DPInit,
 // DPDeinit, DPTxTurnOn), garbage_page (0-255), laser_aging_db_per_khour (0-100), lane_dark
-// ({lane, at} or a list of them), module_fault ({at, cause}), silent_at (a time). Keys in `ignore` (e.g. the
-// bus-level nack_rate that the fixture parses itself) are accepted and skipped. Starts from
-// `base` so a fixture's entry adds to its profile's. Throws hilt::config_error (file:line:col).
+// ({lane, at} or a list of them), module_fault ({at, cause}), silent_at (a time). Keys in `ignore`
+// (e.g. the bus-level nack_rate that the fixture parses itself) are accepted and skipped. Starts
+// from `base` so a fixture's entry adds to its profile's. Throws hilt::config_error
+// (file:line:col).
 module_faults parse_module_faults(const YAML::Node& node, const std::string& source,
                                   module_faults base = {},
                                   std::initializer_list<const char*> ignore = {});
