@@ -3,6 +3,10 @@
 #include <yaml-cpp/yaml.h>
 
 #include "cli.hpp"
+#include <boost/asio/io_context.hpp>
+
+#include "hilt/bench.hpp"
+#include "hilt/clock.hpp"
 #include "hilt/error.hpp"
 #include "hilt/fixture.hpp"
 #include "hilt/seq/fixture_check.hpp"
@@ -85,8 +89,20 @@ command_fn add_validate(CLI::App& app) {
       if (kind == file_kind::sequence) {
         errors = seq::check_sequence(f, seq::load_options{overrides});
         if (errors.empty() && fx) {
-          errors = seq::check_sequence_against_fixture(
-              seq::load_sequence(f, seq::load_options{overrides}), *fx);
+          const auto loaded = seq::load_sequence(f, seq::load_options{overrides});
+          errors = seq::check_sequence_against_fixture(loaded, *fx);
+          if (errors.empty()) {
+            // Open the bench (no output is changed: drivers only connect) on a throwaway virtual
+            // clock, for what only the devices know: an attenuator's range, a device's class.
+            try {
+              asio::io_context io;
+              hilt::clock clk(io, clock_mode::virtual_time);
+              bench b(*fx, st.registry, clk, fx->seed);
+              errors = seq::check_sequence_against_bench(loaded, b);
+            } catch (const config_error& e) {
+              errors.push_back(e);
+            }
+          }
         }
       } else if (kind == file_kind::fixture) {
         errors = check_fixture(f, st.registry);

@@ -24,7 +24,10 @@ bench::bench(const fixture& f, const driver_registry& registry, hilt::clock& clk
                          "factory is registered");
     }
     emulation_ = registry.emulation()(f.emulation, emulation_env{&clk, seed, f.path});
+    // The cabling between emulated devices is physics too: before any device is opened.
+    emulation_->connect(emulated_links(f));
   }
+  links_ = f.links;
   for (const auto& e : f.devices) {
     const auto* reg = registry.find(e.address.driver);
     if (!reg) {
@@ -55,6 +58,38 @@ bench::bench(const fixture& f, const driver_registry& registry, hilt::clock& clk
   }
   for (const auto& d : f.duts)
     duts_.push_back(dut{d.slot, d.name, d.module});
+  check_links_against_devices();
+}
+
+void bench::check_links_against_devices() {
+  // What only the opened devices know: an ASIC's ports and lanes, a module's lane count. (The
+  // emulation checked its own ends already; this covers real devices too.)
+  for (const auto& e : links_.electrical) {
+    auto* asic = dynamic_cast<switch_asic*>(find(e.asic));
+    if (asic && !asic->port_groups().empty()) {
+      const int lanes = asic->lanes_of(e.port);
+      if (lanes == 0) {
+        throw config_error(e.where, fmt::format("ASIC '{}' has no port {}", e.asic, e.port));
+      }
+      for (int l : e.asic_lanes) {
+        if (l > lanes) {
+          throw config_error(e.where, fmt::format("ASIC '{}' port {} has lanes 1-{}; there is no "
+                                                  "lane {}",
+                                                  e.asic, e.port, lanes, l));
+        }
+      }
+    }
+    auto* m = dynamic_cast<managed_module*>(find(e.module));
+    if (m && m->lane_count() > 0) {
+      for (int l : e.host_lanes) {
+        if (l > m->lane_count()) {
+          throw config_error(e.where, fmt::format("module '{}' has host lanes 1-{}; there is no "
+                                                  "host lane {}",
+                                                  e.module, m->lane_count(), l));
+        }
+      }
+    }
+  }
 }
 
 bench::~bench() = default;
@@ -163,8 +198,8 @@ task<int> bench::async_safe_state(clock::duration per_device, safe_state_reporte
   // every device is driven at once, so that a bench of dead devices is still safe within about
   // one `per_device` per class rather than one per device.
   for (auto kind :
-       {device_class::managed_module, device_class::switch_asic, device_class::power_supply,
-        device_class::power_monitor, device_class::thermal_chamber}) {
+       {device_class::managed_module, device_class::optical_attenuator, device_class::switch_asic,
+        device_class::power_supply, device_class::power_monitor, device_class::thermal_chamber}) {
     todo.clear();
     for (auto& s : devices_) {
       if (s.device && s.device->kind() == kind) todo.push_back(&s);

@@ -27,6 +27,8 @@ std::string_view to_string(device_class c) noexcept {
       return "power_monitor";
     case device_class::thermal_chamber:
       return "thermal_chamber";
+    case device_class::optical_attenuator:
+      return "optical_attenuator";
   }
   return "unknown";
 }
@@ -34,7 +36,8 @@ std::string_view to_string(device_class c) noexcept {
 std::optional<device_class> parse_device_class(std::string_view s) noexcept {
   for (auto c :
        {device_class::managed_module, device_class::switch_asic, device_class::power_supply,
-        device_class::power_monitor, device_class::thermal_chamber}) {
+        device_class::power_monitor, device_class::thermal_chamber,
+        device_class::optical_attenuator}) {
     if (to_string(c) == s) return c;
   }
   return std::nullopt;
@@ -217,11 +220,164 @@ task<std::error_code> managed_module::do_safe_state() {
 }
 
 // switch_asic
+namespace {
+std::string lower_no_dash(std::string_view s) {
+  std::string out;
+  for (char c : s) {
+    if (c == '-' || c == '_') continue;
+    out.push_back(static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c));
+  }
+  return out;
+}
+}  // namespace
+
+std::string_view to_string(prbs_config c) noexcept {
+  switch (c) {
+    case prbs_config::disable:
+      return "disable";
+    case prbs_config::enable_tx_rx:
+      return "tx_rx";
+    case prbs_config::enable_rx:
+      return "rx";
+    case prbs_config::enable_tx:
+      return "tx";
+  }
+  return "disable";
+}
+
+std::optional<prbs_config> parse_prbs_config(std::string_view s) noexcept {
+  const std::string k = lower_no_dash(s);
+  if (k == "disable" || k == "off") return prbs_config::disable;
+  if (k == "txrx" || k == "both") return prbs_config::enable_tx_rx;
+  if (k == "rx") return prbs_config::enable_rx;
+  if (k == "tx") return prbs_config::enable_tx;
+  return std::nullopt;
+}
+
+std::string_view to_string(fec_mode m) noexcept {
+  switch (m) {
+    case fec_mode::none:
+      return "none";
+    case fec_mode::rs528:
+      return "rs528";
+    case fec_mode::rs544:
+      return "rs544";
+  }
+  return "none";
+}
+
+std::optional<fec_mode> parse_fec_mode(std::string_view s) noexcept {
+  const std::string k = lower_no_dash(s);
+  if (k == "none") return fec_mode::none;
+  if (k == "rs528" || k == "kr4") return fec_mode::rs528;
+  if (k == "rs544" || k == "kp4") return fec_mode::rs544;
+  return std::nullopt;
+}
+
+int fec_max_correctable(fec_mode m) noexcept {
+  switch (m) {
+    case fec_mode::rs528:
+      return 7;
+    case fec_mode::rs544:
+      return 15;
+    case fec_mode::none:
+      break;
+  }
+  return 0;
+}
+
+int switch_asic::lanes_of(int port) const noexcept {
+  for (const auto& g : port_groups_) {
+    if (port >= g.first && port < g.first + g.count) return g.lanes;
+  }
+  return 0;
+}
+double switch_asic::lane_rate_of(int port) const noexcept {
+  for (const auto& g : port_groups_) {
+    if (port >= g.first && port < g.first + g.count) return g.lane_rate;
+  }
+  return 0;
+}
+
 task<result<double>> switch_asic::async_die_temperature(std::optional<duration> timeout) {
   HILT_GUARDED(do_die_temperature(), timeout);
 }
+task<result<double>> switch_asic::async_read_power(std::optional<duration> timeout) {
+  HILT_GUARDED(do_read_power(), timeout);
+}
+task<std::error_code> switch_asic::async_prbs_configure(int port, prbs_config config,
+                                                        prbs_pattern pattern,
+                                                        std::optional<duration> timeout) {
+  HILT_GUARDED(do_prbs_configure(port, config, pattern), timeout);
+}
+task<result<std::vector<prbs_lane_status>>> switch_asic::async_prbs_read(
+    int port, std::optional<duration> timeout) {
+  HILT_GUARDED(do_prbs_read(port), timeout);
+}
+task<result<fec_mode>> switch_asic::async_set_fec_mode(int port, fec_mode mode,
+                                                       std::optional<duration> timeout) {
+  HILT_GUARDED(do_set_fec_mode(port, mode), timeout);
+}
+task<result<fec_counters>> switch_asic::async_read_fec(int port, std::optional<duration> timeout) {
+  HILT_GUARDED(do_read_fec(port), timeout);
+}
+task<std::error_code> switch_asic::async_clear_fec(int port, std::optional<duration> timeout) {
+  HILT_GUARDED(do_clear_fec(port), timeout);
+}
+task<result<asic_link_status>> switch_asic::async_link_status(int port,
+                                                              std::optional<duration> timeout) {
+  HILT_GUARDED(do_link_status(port), timeout);
+}
+task<result<tx_fir>> switch_asic::async_set_tx_fir(int port, int lane, tx_fir taps,
+                                                   std::optional<duration> timeout) {
+  HILT_GUARDED(do_set_tx_fir(port, lane, taps), timeout);
+}
+task<result<tx_fir>> switch_asic::async_read_tx_fir(int port, int lane,
+                                                    std::optional<duration> timeout) {
+  HILT_GUARDED(do_read_tx_fir(port, lane), timeout);
+}
+
 task<result<double>> switch_asic::do_die_temperature() {
   co_return failure(unsupported());
+}
+task<result<double>> switch_asic::do_read_power() {
+  co_return failure(unsupported());
+}
+task<std::error_code> switch_asic::do_prbs_configure(int, prbs_config, prbs_pattern) {
+  co_return unsupported();
+}
+task<result<std::vector<prbs_lane_status>>> switch_asic::do_prbs_read(int) {
+  co_return failure(unsupported());
+}
+task<result<fec_mode>> switch_asic::do_set_fec_mode(int, fec_mode) {
+  co_return failure(unsupported());
+}
+task<result<fec_counters>> switch_asic::do_read_fec(int) {
+  co_return failure(unsupported());
+}
+task<std::error_code> switch_asic::do_clear_fec(int) {
+  co_return unsupported();
+}
+task<result<asic_link_status>> switch_asic::do_link_status(int) {
+  co_return failure(unsupported());
+}
+task<result<tx_fir>> switch_asic::do_set_tx_fir(int, int, tx_fir) {
+  co_return failure(unsupported());
+}
+task<result<tx_fir>> switch_asic::do_read_tx_fir(int, int) {
+  co_return failure(unsupported());
+}
+task<std::error_code> switch_asic::do_safe_state() {
+  // Nothing on an ASIC emits light; PRBS generators are stopped so the links carry no test
+  // pattern after the run. Every port is attempted; the first error is reported.
+  std::error_code first;
+  for (const auto& g : port_groups_) {
+    for (int p = g.first; p < g.first + g.count; ++p) {
+      auto ec = co_await do_prbs_configure(p, prbs_config::disable, prbs_pattern::prbs31q);
+      if (ec && ec != make_error_code(errc::not_supported) && !first) first = ec;
+    }
+  }
+  co_return first;
 }
 
 // power_supply
@@ -304,6 +460,43 @@ task<std::error_code> thermal_chamber::do_set_running(bool) {
 task<std::error_code> thermal_chamber::do_safe_state() {
   auto r = co_await do_set_setpoint(safe_setpoint());
   co_return r ? std::error_code{} : r.error();
+}
+
+// optical_attenuator
+task<result<double>> optical_attenuator::async_set_attenuation(double db,
+                                                               std::optional<duration> timeout) {
+  if (!(db >= range_.min_db && db <= range_.max_db)) {
+    log().error("{}: attenuation {} dB is outside the instrument's range {}..{} dB", name(), db,
+                range_.min_db, range_.max_db);
+    co_return failure(make_error_code(errc::invalid_argument));
+  }
+  HILT_GUARDED(do_set_attenuation(db), timeout);
+}
+task<result<double>> optical_attenuator::async_read_attenuation(std::optional<duration> timeout) {
+  HILT_GUARDED(do_read_attenuation(), timeout);
+}
+task<result<double>> optical_attenuator::async_set_wavelength(double nm,
+                                                              std::optional<duration> timeout) {
+  HILT_GUARDED(do_set_wavelength(nm), timeout);
+}
+task<std::error_code> optical_attenuator::async_set_shutter(bool closed,
+                                                           std::optional<duration> timeout) {
+  HILT_GUARDED(do_set_shutter(closed), timeout);
+}
+task<result<double>> optical_attenuator::do_set_attenuation(double) {
+  co_return failure(unsupported());
+}
+task<result<double>> optical_attenuator::do_read_attenuation() {
+  co_return failure(unsupported());
+}
+task<result<double>> optical_attenuator::do_set_wavelength(double) {
+  co_return failure(unsupported());
+}
+task<std::error_code> optical_attenuator::do_set_shutter(bool) {
+  co_return unsupported();
+}
+task<std::error_code> optical_attenuator::do_safe_state() {
+  co_return co_await do_set_shutter(true);
 }
 
 #undef HILT_GUARDED

@@ -7,11 +7,13 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <map>
 #include <set>
 #include <sstream>
 
 #include "hilt/driver.hpp"
 #include "hilt/step.hpp"
+#include "hilt/units.hpp"
 #include "hilt/version.hpp"
 
 namespace hilt {
@@ -94,6 +96,258 @@ struct checker {
   }
 };
 
+// ---------------------------------------------------------------------------------------------
+// links: (hilt/links.hpp)
+
+// The device class a fixture device has, as far as its driver says (nullopt: not known here).
+std::optional<device_class> class_of(const fixture& f, const driver_registry* registry,
+                                     std::string_view name) {
+  const auto* d = f.find_device(name);
+  if (!d || !registry) return std::nullopt;
+  const auto* r = registry->find(d->address.driver);
+  if (!r || r->drv->info().classes.size() != 1) return std::nullopt;
+  return r->drv->info().classes.front();
+}
+
+std::optional<std::vector<int>> lane_list(checker& c, const YAML::Node& n, const char* key) {
+  std::vector<int> out;
+  std::string error;
+  if (n.IsSequence()) {
+    for (const auto& e : n) {
+      std::vector<int> one = e.IsScalar() ? parse_lane_list(e.Scalar(), error) : std::vector<int>{};
+      if (!e.IsScalar() || one.size() != 1) {
+        c.add(e, fmt::format("each entry of '{}' must be one lane number from 1 to 64", key));
+        return std::nullopt;
+      }
+      out.push_back(one.front());
+    }
+  } else if (n.IsScalar()) {
+    out = parse_lane_list(n.Scalar(), error);
+  }
+  if (!error.empty() || (!n.IsScalar() && !n.IsSequence())) {
+    c.add(n, fmt::format("'{}' must be lanes like 1-8, 1,3,5 or a list of numbers{}{}", key,
+                         error.empty() ? "" : ": ", error));
+    return std::nullopt;
+  }
+  if (out.empty()) {
+    c.add(n, fmt::format("'{}' names no lane", key));
+    return std::nullopt;
+  }
+  std::set<int> seen;
+  for (int l : out) {
+    if (!seen.insert(l).second) {
+      c.add(n, fmt::format("'{}' names lane {} twice", key, l));
+      return std::nullopt;
+    }
+  }
+  return out;
+}
+
+std::optional<double> loss_db(checker& c, const YAML::Node& n, const char* key) {
+  if (!n.IsScalar()) {
+    c.add(n, fmt::format("'{}' must be a loss in dB, like 3 dB", key));
+    return std::nullopt;
+  }
+  std::string why;
+  auto q = parse_quantity(n.Scalar(), &why);
+  if (!q || q->dim != dimension::ratio_db) {
+    c.add(n, fmt::format("'{}' must be a loss in dB, like 3 dB; got '{}'", key, n.Scalar()));
+    return std::nullopt;
+  }
+  if (!(q->value >= 0 && q->value <= 100)) {
+    c.add(n, fmt::format("'{}' must be between 0 and 100 dB, got {} dB", key, q->value));
+    return std::nullopt;
+  }
+  return q->value;
+}
+
+void parse_links(const YAML::Node& links, fixture& f, const driver_registry* registry,
+                 checker& c) {
+  if (!links) return;
+  if (!links.IsSequence()) {
+    c.add(links, "'links' must be a list of links (asic:, loopback: or fiber: entries)");
+    return;
+  }
+  // A device named by a link must exist and be of the right class.
+  auto device_ref = [&](const YAML::Node& n, const char* key, device_class want,
+                        std::string_view text) -> bool {
+    if (!f.find_device(text)) {
+      c.add(n, fmt::format("'{}': '{}' is not a device of this fixture", key, text));
+      return false;
+    }
+    if (auto k = class_of(f, registry, text); k && *k != want) {
+      c.add(n, fmt::format("'{}': device '{}' is of class {}; a link's '{}' needs class {}", key,
+                           text, to_string(*k), key, to_string(want)));
+      return false;
+    }
+    return true;
+  };
+  // Every lane end is used once: "asic0/1 lane 3", "m1 host lane 2", "m1 media lane 4".
+  std::map<std::string, std::string> used;  // end -> where it was first used
+  auto claim = [&](const YAML::Node& at, const std::string& end) {
+    auto [it, fresh] = used.emplace(end, where(c.file, at));
+    if (!fresh) c.add(at, fmt::format("{} is already linked at {}", end, it->second));
+  };
+  for (const auto& l : links) {
+    if (!l.IsMap()) {
+      c.add(l, "each link must be a mapping with 'asic:', 'loopback:' or 'fiber:'");
+      continue;
+    }
+    const int kinds = (l["asic"] ? 1 : 0) + (l["loopback"] ? 1 : 0) + (l["fiber"] ? 1 : 0);
+    if (kinds != 1) {
+      c.add(l, kinds == 0 ? "a link needs one of 'asic:' (electrical), 'loopback:' (a loopback "
+                            "plug) or 'fiber:' (a fiber pair)"
+                          : "a link has exactly one of 'asic:', 'loopback:' and 'fiber:'");
+      continue;
+    }
+    if (l["asic"]) {
+      c.known_keys(l, {"asic", "asic_lanes", "module", "host_lanes", "loss"}, "an electrical link");
+      electrical_link e;
+      e.where = where(c.file, l);
+      bool ok = true;
+      auto asic = c.scalar(l, "asic", l, true, "an electrical link");
+      auto module = c.scalar(l, "module", l, true, "an electrical link");
+      if (asic) {
+        const auto slash = asic->rfind('/');
+        char* end = nullptr;
+        const long port =
+            slash == std::string::npos ? 0 : std::strtol(asic->c_str() + slash + 1, &end, 10);
+        if (slash == std::string::npos || slash == 0 || !end || *end != '\0' || port < 1 ||
+            port > 1024) {
+          c.add(l["asic"], fmt::format("'asic' must be DEVICE/PORT, like asic0/1; got '{}'", *asic));
+          ok = false;
+        } else {
+          e.asic = asic->substr(0, slash);
+          e.port = static_cast<int>(port);
+          ok = device_ref(l["asic"], "asic", device_class::switch_asic, e.asic) && ok;
+        }
+      } else {
+        ok = false;
+      }
+      if (module) {
+        e.module = *module;
+        ok = device_ref(l["module"], "module", device_class::managed_module, e.module) && ok;
+      } else {
+        ok = false;
+      }
+      if (!l["host_lanes"]) {
+        c.add(l, "an electrical link needs 'host_lanes' (the module's host lanes, like 1-8)");
+        ok = false;
+      } else if (auto h = lane_list(c, l["host_lanes"], "host_lanes")) {
+        e.host_lanes = *h;
+      } else {
+        ok = false;
+      }
+      if (l["asic_lanes"]) {
+        if (auto a = lane_list(c, l["asic_lanes"], "asic_lanes")) {
+          e.asic_lanes = *a;
+          if (!e.host_lanes.empty() && e.asic_lanes.size() != e.host_lanes.size()) {
+            c.add(l["asic_lanes"],
+                  fmt::format("'asic_lanes' names {} lanes but 'host_lanes' {}: they pair up one "
+                              "to one",
+                              e.asic_lanes.size(), e.host_lanes.size()));
+            ok = false;
+          }
+        } else {
+          ok = false;
+        }
+      } else {
+        for (std::size_t i = 0; i < e.host_lanes.size(); ++i)
+          e.asic_lanes.push_back(static_cast<int>(i) + 1);
+      }
+      if (l["loss"]) {
+        if (auto v = loss_db(c, l["loss"], "loss"))
+          e.loss_db = *v;
+        else
+          ok = false;
+      }
+      if (!ok) continue;
+      for (std::size_t i = 0; i < e.host_lanes.size(); ++i) {
+        claim(l, fmt::format("{}/{} lane {}", e.asic, e.port, e.asic_lanes[i]));
+        claim(l, fmt::format("{} host lane {}", e.module, e.host_lanes[i]));
+      }
+      f.links.electrical.push_back(std::move(e));
+      continue;
+    }
+    // Media side.
+    optical_link o;
+    o.where = where(c.file, l);
+    bool ok = true;
+    if (l["loopback"]) {
+      c.known_keys(l, {"module", "loopback", "media_lanes", "attenuator"}, "a loopback link");
+      if (auto m = c.scalar(l, "module", l, true, "a loopback link")) {
+        o.a = *m;
+        ok = device_ref(l["module"], "module", device_class::managed_module, o.a) && ok;
+      } else {
+        ok = false;
+      }
+      if (auto v = loss_db(c, l["loopback"], "loopback"))
+        o.loss_db = *v;
+      else
+        ok = false;
+    } else {
+      c.known_keys(l, {"fiber", "media_lanes", "loss", "attenuator"}, "a fiber link");
+      const YAML::Node fb = l["fiber"];
+      if (!fb.IsSequence() || fb.size() != 2 || !fb[0].IsScalar() || !fb[1].IsScalar()) {
+        c.add(fb, "'fiber' must name the two modules it joins, like [m1, m2]");
+        ok = false;
+      } else {
+        o.a = fb[0].Scalar();
+        o.b = fb[1].Scalar();
+        ok = device_ref(fb[0], "fiber", device_class::managed_module, o.a) && ok;
+        ok = device_ref(fb[1], "fiber", device_class::managed_module, o.b) && ok;
+        if (ok && o.a == o.b) {
+          c.add(fb, fmt::format("'fiber' joins '{}' to itself: use 'loopback:' for a loopback "
+                                "plug",
+                                o.a));
+          ok = false;
+        }
+      }
+      if (l["loss"]) {
+        if (auto v = loss_db(c, l["loss"], "loss"))
+          o.loss_db = *v;
+        else
+          ok = false;
+      }
+    }
+    if (l["media_lanes"]) {
+      if (auto m = lane_list(c, l["media_lanes"], "media_lanes"))
+        o.media_lanes = *m;
+      else
+        ok = false;
+    }
+    if (l["attenuator"]) {
+      if (auto a = c.scalar(l, "attenuator", l, false, "a link")) {
+        o.attenuator = *a;
+        ok = device_ref(l["attenuator"], "attenuator", device_class::optical_attenuator,
+                        o.attenuator) &&
+             ok;
+      } else {
+        ok = false;
+      }
+    }
+    if (!ok) continue;
+    // Without media_lanes a link takes every media lane: claim the module as a whole, so that a
+    // second link on the same module is caught whatever its lanes.
+    auto claim_media = [&](const std::string& m) {
+      if (o.media_lanes.empty()) {
+        claim(l, fmt::format("{} media lanes", m));
+        for (const auto& [end, at] : used) {
+          if (end.rfind(m + " media lane ", 0) == 0)
+            c.add(l, fmt::format("{} is already linked at {}", end, at));
+        }
+      } else {
+        if (auto it = used.find(m + " media lanes"); it != used.end())
+          c.add(l, fmt::format("{} media lanes are already linked at {}", m, it->second));
+        for (int lane : o.media_lanes) claim(l, fmt::format("{} media lane {}", m, lane));
+      }
+    };
+    claim_media(o.a);
+    if (!o.loopback()) claim_media(o.b);
+    f.links.optical.push_back(std::move(o));
+  }
+}
+
 fixture parse(const std::string& source_text, const std::filesystem::path& file,
               const driver_registry* registry, checker& c) {
   fixture f;
@@ -116,7 +370,8 @@ fixture parse(const std::string& source_text, const std::filesystem::path& file,
   }
   c.known_keys(
       root,
-      {"fixture", "description", "clock", "seed", "calibration", "emulation", "devices", "duts"},
+      {"fixture", "description", "clock", "seed", "calibration", "emulation", "devices", "links",
+       "duts"},
       "a fixture");
   if (auto n = c.scalar(root, "fixture", root, false, "a fixture")) f.name = *n;
   if (auto d = c.scalar(root, "description", root, false, "a fixture")) f.description = *d;
@@ -211,6 +466,8 @@ fixture parse(const std::string& source_text, const std::filesystem::path& file,
     }
   }
 
+  parse_links(root["links"], f, registry, c);
+
   const YAML::Node duts = root["duts"];
   if (duts && !duts.IsSequence()) {
     c.add(duts, "'duts' must be a list");
@@ -299,13 +556,59 @@ std::vector<config_error> check_fixture(const std::filesystem::path& file,
     try {
       asio::io_context io;
       hilt::clock clk(io, clock_mode::virtual_time);
-      registry.emulation()(f.emulation, emulation_env{&clk, f.seed, f.path});
+      auto emu = registry.emulation()(f.emulation, emulation_env{&clk, f.seed, f.path});
+      if (emu) emu->connect(emulated_links(f));
     } catch (const config_error& e) {
       c.errors.push_back(e);
     }
   }
   sort_by_position(c.errors);
   return c.errors;
+}
+
+link_map emulated_links(const fixture& f) {
+  // name -> the emulation's name for it, for the devices that sit behind an emulated wire.
+  auto emulated = [&](const std::string& device) -> std::optional<std::string> {
+    const auto* d = f.find_device(device);
+    if (!d) return std::nullopt;
+    if (d->address.transport == "emu-tcp") return d->address.target;
+    if (d->address.transport == "emu-i2c") {
+      try {
+        const auto t = i2c_target::parse(d->address.target);
+        return fmt::format("{}@0x{:02x}", t.bus, t.addr);
+      } catch (const config_error&) {
+        return std::nullopt;
+      }
+    }
+    return std::nullopt;
+  };
+  link_map out;
+  for (auto e : f.links.electrical) {
+    auto a = emulated(e.asic);
+    auto m = emulated(e.module);
+    if (!a || !m) continue;
+    e.asic = *a;
+    e.module = *m;
+    out.electrical.push_back(std::move(e));
+  }
+  for (auto o : f.links.optical) {
+    auto a = emulated(o.a);
+    if (!a) continue;
+    o.a = *a;
+    if (!o.b.empty()) {
+      auto b = emulated(o.b);
+      if (!b) continue;
+      o.b = *b;
+    }
+    if (!o.attenuator.empty()) {
+      // A real attenuator between emulated modules cannot act on emulated light: the link is
+      // modelled without it.
+      auto v = emulated(o.attenuator);
+      o.attenuator = v ? *v : std::string{};
+    }
+    out.optical.push_back(std::move(o));
+  }
+  return out;
 }
 
 }  // namespace hilt

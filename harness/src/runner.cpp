@@ -180,6 +180,7 @@ class context_impl final : public step_context {
   const std::string& dut_name() const override { return d_.name; }
   bool stop_requested() const override { return rs_.interrupted; }
   device* find_device(std::string_view name) override { return rs_.b.find(name); }
+  const link_map& links() const override { return rs_.b.links(); }
 
   verdict record(const measurement& m) override {
     const verdict v = m.limit ? judge(*m.limit, m.value) : verdict::info;
@@ -935,6 +936,11 @@ run_summary run_sequence(const run_options& opts, const driver_registry& registr
   std::unique_ptr<bench> b;
   try {
     b = std::make_unique<bench>(fx, registry, clk, seed);
+    // What only the opened devices know (an attenuator's range, a device's class), before any
+    // step touches them.
+    if (auto problems = seq::check_sequence_against_bench(seq, *b); !problems.empty()) {
+      throw problems.front();
+    }
   } catch (...) {
     if (!resuming) {
       rec.end_run(run_id, db::run_end{db::run_status::error, true, exit_code::bad_input, 0.0, {}});

@@ -22,26 +22,102 @@ constexpr int max_lane = 32;
 using std::chrono::duration_cast;
 using dsec = std::chrono::duration<double>;
 
-// One end of a PRBS test (pattern source or checker). Both are the DUT's module today; another
-// device (the far end of the link) would be a second prbs_end.
-struct prbs_end {
-  managed_module* module = nullptr;
+// One end of a PRBS test: the DUT's module (on `side`), the module at the far end of its fiber
+// (media side), or the switch-ASIC ports linked to its host lanes.
+struct asic_port_end {
+  switch_asic* asic = nullptr;
+  int port = 0;
+  std::map<int, int> dut_lane;  // ASIC lane -> DUT host lane (fixture links:)
 };
+struct prbs_end {
+  ber_step::end_kind kind = ber_step::end_kind::module;
+  managed_module* module = nullptr;  // module and far_module ends
+  hilt::side side = side::media;     // module ends (a far module is always media)
+  lane_mask lanes = 0;               // module ends: the lanes to drive
+  std::vector<asic_port_end> ports;  // asic ends
 
-// Generator and checker of one test.
-struct prbs_link {
-  prbs_end generator, checker;
-
-  task<std::error_code> enable(hilt::side s, lane_mask lanes, prbs_pattern p, bool on) const {
-    if (generator.module == checker.module) {
-      co_return co_await checker.module->async_prbs_configure(s, lanes, p, on, on);
+  hilt::device& dev() const {
+    return ports.empty() ? static_cast<hilt::device&>(*module) : *ports.front().asic;
+  }
+  std::string name() const {
+    switch (kind) {
+      case ber_step::end_kind::module:
+        return fmt::format("{} {}", module->name(), to_string(side));
+      case ber_step::end_kind::far_module:
+        return fmt::format("{} media (far end)", module->name());
+      case ber_step::end_kind::asic: {
+        std::vector<std::string> p;
+        for (const auto& e : ports)
+          p.push_back(fmt::format("{}/{}", e.asic->name(), e.port));
+        return join(p);
+      }
     }
-    if (auto ec = co_await generator.module->async_prbs_configure(s, lanes, p, on, false)) {
-      co_return ec;
-    }
-    co_return co_await checker.module->async_prbs_configure(s, lanes, p, false, on);
+    return {};
   }
 };
+
+bool same_module_end(const prbs_end& a, const prbs_end& b) {
+  return a.kind != ber_step::end_kind::asic && b.kind != ber_step::end_kind::asic &&
+         a.module == b.module && a.side == b.side;
+}
+
+// Switches generator and checker on (or off). Where one device is both ends it is configured
+// once with both functions, so enabling the checker does not stop the generator.
+task<std::error_code> enable_ends(const prbs_end& gen, const prbs_end& chk, prbs_pattern p,
+                                  bool on) {
+  if (same_module_end(gen, chk)) {
+    co_return co_await chk.module->async_prbs_configure(chk.side, chk.lanes | gen.lanes, p, on,
+                                                        on);
+  }
+  if (gen.kind == ber_step::end_kind::asic && chk.kind == ber_step::end_kind::asic) {
+    for (const auto& e : chk.ports) {
+      if (auto ec = co_await e.asic->async_prbs_configure(
+              e.port, on ? prbs_config::enable_tx_rx : prbs_config::disable, p)) {
+        co_return ec;
+      }
+    }
+    co_return std::error_code{};
+  }
+  // Generator first on the way up (the checker locks on what arrives), checker first on the way
+  // down.
+  for (int pass = 0; pass < 2; ++pass) {
+    const bool generator_now = on ? pass == 0 : pass == 1;
+    const prbs_end& e = generator_now ? gen : chk;
+    if (e.kind == ber_step::end_kind::asic) {
+      const prbs_config cfg = !on              ? prbs_config::disable
+                              : generator_now ? prbs_config::enable_tx
+                                              : prbs_config::enable_rx;
+      for (const auto& port : e.ports) {
+        if (auto ec = co_await port.asic->async_prbs_configure(port.port, cfg, p)) co_return ec;
+      }
+    } else if (auto ec = co_await e.module->async_prbs_configure(
+                   e.side, e.lanes, p, generator_now && on, !generator_now && on)) {
+      co_return ec;
+    }
+  }
+  co_return std::error_code{};
+}
+
+// The checker's lanes, numbered as the results are stored: module and far-module lanes as they
+// are, ASIC lanes as the DUT host lanes they are linked to.
+task<result<std::vector<prbs_lane_status>>> read_checker(const prbs_end& chk) {
+  if (chk.kind != ber_step::end_kind::asic) {
+    co_return co_await chk.module->async_prbs_read(chk.side);
+  }
+  std::vector<prbs_lane_status> out;
+  for (const auto& e : chk.ports) {
+    auto r = co_await e.asic->async_prbs_read(e.port);
+    if (!r) co_return failure(r.error());
+    for (auto st : r.value()) {
+      auto it = e.dut_lane.find(st.lane);
+      if (it == e.dut_lane.end()) continue;
+      st.lane = it->second;
+      st.side = side::host;
+      out.push_back(st);
+    }
+  }
+  co_return out;
+}
 
 std::string patterns_text() {
   static constexpr std::array all{
@@ -95,11 +171,43 @@ std::shared_ptr<const step> parse_ber(parse_context& ctx, const step_spec& spec)
       }
     }
   }
+  static constexpr std::array<std::string_view, 3> ends{"module", "asic", "far_module"};
+  auto read_end = [&](std::string_view key, ber_step::end_kind& out) {
+    if (const auto* e = spec.options.find(key)) {
+      if (auto v = ctx.read_choice(e->value, key, ends)) {
+        out = *v == "module" ? ber_step::end_kind::module
+              : *v == "asic" ? ber_step::end_kind::asic
+                             : ber_step::end_kind::far_module;
+        (key == "generator" ? cfg.generator_where : cfg.checker_where) = ctx.where(e->value);
+      }
+    }
+  };
+  read_end("generator", cfg.generator);
+  read_end("checker", cfg.checker);
+  if (cfg.generator == ber_step::end_kind::far_module &&
+      cfg.checker == ber_step::end_kind::far_module) {
+    ctx.error(spec.options.find("checker")->value,
+              "checker: far_module with generator far_module tests the partner module against "
+              "itself, not the DUT; one end must be the DUT's module or the ASIC");
+  }
+  const bool module_end = cfg.generator == ber_step::end_kind::module ||
+                          cfg.checker == ber_step::end_kind::module;
   if (const auto* e = spec.options.find("side")) {
     static constexpr std::array<std::string_view, 2> sides{"host", "media"};
-    if (auto v = ctx.read_choice(e->value, "side", sides)) {
+    if (!module_end) {
+      ctx.error(e->key_node, "side: chooses the side of the DUT module's generator or checker; "
+                             "this test uses neither (generator and checker are 'asic' or "
+                             "'far_module')");
+    } else if (auto v = ctx.read_choice(e->value, "side", sides)) {
       cfg.side = *v == "host" ? side::host : side::media;
     }
+  }
+  if (module_end && cfg.side == side::host &&
+      (cfg.generator == ber_step::end_kind::far_module ||
+       cfg.checker == ber_step::end_kind::far_module)) {
+    ctx.error(spec.options.find("side")->value,
+              "side: host with a far_module end: the far module is reached through the fiber, "
+              "so the DUT's end must be on its media side");
   }
   if (const auto* e = spec.options.find("lanes")) {
     if (auto lanes = parse_lanes(ctx, e->value, max_lane)) cfg.lanes = std::move(*lanes);
@@ -136,9 +244,12 @@ std::shared_ptr<const step> parse_ber(parse_context& ctx, const step_spec& spec)
   read_time("max_time", cfg.max_time);
   read_time("lock_timeout", cfg.lock_timeout);
   read_time("poll", cfg.poll);
+  if (cfg.generator_where.empty()) cfg.generator_where = cfg.where;
+  if (cfg.checker_where.empty()) cfg.checker_where = cfg.where;
   if (ctx.error_count() != errors_before || cfg.target <= 0) return nullptr;
   return std::make_shared<ber_step>(std::move(cfg));
 }
+
 
 struct lane_result {
   bool seen = false;  // the checker reported the lane
@@ -152,9 +263,10 @@ struct lane_result {
 }  // namespace
 
 namespace {
-task<step_outcome> run_gate(step_context& ctx, const ber_step::config& c, managed_module* m,
-                            const std::vector<int>& lanes, const std::string& what,
-                            const std::string& pattern) {
+task<step_outcome> run_gate(step_context& ctx, const ber_step::config& c, const prbs_end& chk,
+                            hilt::side store_side, const std::vector<int>& lanes,
+                            const std::string& what, const std::string& pattern) {
+  hilt::device* m = &chk.dev();
   auto& clk = ctx.clock();
   std::map<int, lane_result> res;
   for (int l : lanes)
@@ -166,7 +278,7 @@ task<step_outcome> run_gate(step_context& ctx, const ber_step::config& c, manage
       std::min<clock::duration>(std::chrono::milliseconds(100), c.lock_timeout);
   ctx.progress(lock_deadline, fmt::format("waiting for lock of {}", what));
   for (;;) {
-    auto r = co_await m->async_prbs_read(c.side);
+    auto r = co_await read_checker(chk);
     if (!r) {
       co_return (device_failure(*m, fmt::format("read {}", what), r.error()));
     }
@@ -188,7 +300,7 @@ task<step_outcome> run_gate(step_context& ctx, const ber_step::config& c, manage
       std::vector<int> unlocked;
       for (auto& [l, lr] : res) {
         if (!lr.locked) unlocked.push_back(l);
-        ctx.record(measurement{"prbs_lock", l, c.side, lr.locked ? 1.0 : 0.0, "",
+        ctx.record(measurement{"prbs_lock", l, store_side, lr.locked ? 1.0 : 0.0, "",
                                limit{.cmp = limit::comparator::eq,
                                      .low = 1,
                                      .high = 1,
@@ -222,7 +334,7 @@ task<step_outcome> run_gate(step_context& ctx, const ber_step::config& c, manage
     if (ec)
       co_return (step_outcome{verdict::error, make_error_code(errc::cancelled),
                               "ber: cancelled during the gate"});
-    auto r = co_await m->async_prbs_read(c.side);
+    auto r = co_await read_checker(chk);
     if (!r) {
       co_return (device_failure(*m, fmt::format("read {}", what), r.error()));
     }
@@ -275,15 +387,15 @@ task<step_outcome> run_gate(step_context& ctx, const ber_step::config& c, manage
   verdict overall = verdict::pass;
   int proven = 0, violated = 0, lost = 0, open = 0;
   for (auto& [l, lr] : res) {
-    ctx.ber_counts(l, c.side, lr.bits, lr.errors, gate_s, pattern);
+    ctx.ber_counts(l, store_side, lr.bits, lr.errors, gate_s, pattern);
     const double ber =
         lr.bits > 0 ? static_cast<double>(lr.errors) / static_cast<double>(lr.bits) : std::nan("");
-    ctx.record(measurement{"ber", l, c.side, ber, "", std::nullopt});
+    ctx.record(measurement{"ber", l, store_side, ber, "", std::nullopt});
     const double upper = ber_stats::upper_bound(lr.bits, lr.errors, c.confidence);
-    overall = worst(overall, ctx.record(measurement{"ber_upper", l, c.side, upper, "", ber_limit}));
+    overall = worst(overall, ctx.record(measurement{"ber_upper", l, store_side, upper, "", ber_limit}));
     overall =
         worst(overall,
-              ctx.record(measurement{"prbs_lock", l, c.side, lr.lost ? 0.0 : 1.0, "", lock_limit}));
+              ctx.record(measurement{"prbs_lock", l, store_side, lr.lost ? 0.0 : 1.0, "", lock_limit}));
     if (lr.lost) {
       ++lost;
       overall = worst(overall, verdict::fail);
@@ -314,40 +426,160 @@ task<step_outcome> ber_step::run(step_context& ctx) const {
   managed_module* m = ctx.module();
   if (m == nullptr) co_return no_dut("ber");
   const config& c = config_;
-  const prbs_link link{{m}, {m}};
+  const std::string pattern(to_string(c.pattern));
 
-  // The lanes to test.
-  std::vector<int> lanes = c.lanes;
-  if (lanes.empty()) {
-    int n = m->lane_count() > 0 ? m->lane_count() : 8;
-    if (c.side == side::media) {
+  // The far module (the other end of the DUT's fiber) and the ASIC ports (linked to its host
+  // lanes), when an end needs them.
+  managed_module* far = nullptr;
+  std::vector<int> far_lanes;  // the fiber's media lanes (empty: all)
+  std::vector<asic_port_end> ports;
+  std::vector<int> linked_host_lanes;
+  auto need = [&](end_kind k) { return c.generator == k || c.checker == k; };
+  if (need(end_kind::far_module)) {
+    for (const auto* o : ctx.links().optical_of(m->name())) {
+      if (o->loopback()) continue;
+      far = dynamic_cast<managed_module*>(ctx.find_device(o->a == m->name() ? o->b : o->a));
+      far_lanes = o->media_lanes;
+      break;
+    }
+    if (far == nullptr) {
+      co_return step_outcome{verdict::error, make_error_code(errc::invalid_argument),
+                             fmt::format("ber: {} has no module at the far end of a fiber "
+                                         "(fixture 'links:'), or it is not open ({})",
+                                         describe_device(*m), c.where)};
+    }
+  }
+  if (need(end_kind::asic)) {
+    for (const auto* l : ctx.links().electrical_of(m->name())) {
+      auto* asic = dynamic_cast<switch_asic*>(ctx.find_device(l->asic));
+      if (asic == nullptr) {
+        co_return step_outcome{verdict::error, make_error_code(errc::device_not_found),
+                               fmt::format("ber: switch ASIC '{}' ({}) is not open on this bench",
+                                           l->asic, l->where)};
+      }
+      asic_port_end* e = nullptr;
+      for (auto& p : ports) {
+        if (p.asic == asic && p.port == l->port) e = &p;
+      }
+      if (e == nullptr) e = &ports.emplace_back(asic_port_end{asic, l->port, {}});
+      for (std::size_t i = 0; i < l->host_lanes.size(); ++i) {
+        e->dut_lane[l->asic_lanes[i]] = l->host_lanes[i];
+        linked_host_lanes.push_back(l->host_lanes[i]);
+      }
+    }
+    if (ports.empty()) {
+      co_return step_outcome{verdict::error, make_error_code(errc::invalid_argument),
+                             fmt::format("ber: {} is linked to no switch ASIC (fixture 'links:'; "
+                                         "{})",
+                                         describe_device(*m), c.where)};
+    }
+    std::sort(linked_host_lanes.begin(), linked_host_lanes.end());
+  }
+
+  auto all_lanes = [&](managed_module& mod, hilt::side s) {
+    int n = mod.lane_count() > 0 ? mod.lane_count() : 8;
+    if (s == side::media && &mod == m) {
       if (int media = media_lane_count(ctx.dut_identity()); media > 0) n = media;
     }
+    std::vector<int> out;
     for (int l = 1; l <= std::min(n, max_lane); ++l)
-      lanes.push_back(l);
+      out.push_back(l);
+    return out;
+  };
+  auto mask_of = [](const std::vector<int>& lanes) {
+    lane_mask mask = 0;
+    for (int l : lanes)
+      mask |= lane_mask{1} << (l - 1);
+    return mask;
+  };
+
+  // The lanes results are stored for: the checker's, numbered as read_checker() numbers them.
+  std::vector<int> lanes = c.lanes;
+  hilt::side store_side = c.side;
+  if (c.checker == end_kind::asic) {
+    store_side = side::host;
+    if (lanes.empty()) lanes = linked_host_lanes;
+    for (int l : lanes) {
+      if (std::find(linked_host_lanes.begin(), linked_host_lanes.end(), l) ==
+          linked_host_lanes.end()) {
+        co_return step_outcome{verdict::error, make_error_code(errc::invalid_argument),
+                               fmt::format("ber: host lane {} of {} is not linked to the ASIC "
+                                           "(linked: {}; {})",
+                                           l, describe_device(*m), lanes_text(linked_host_lanes),
+                                           c.where)};
+      }
+    }
+  } else if (c.checker == end_kind::far_module) {
+    store_side = side::media;
+    if (lanes.empty()) lanes = !far_lanes.empty() ? far_lanes : all_lanes(*m, side::media);
+  } else if (lanes.empty()) {
+    lanes = all_lanes(*m, c.side);
   }
-  lane_mask mask = 0;
-  for (int l : lanes)
-    mask |= lane_mask{1} << (l - 1);
-  const std::string pattern(to_string(c.pattern));
+
+  auto make_end = [&](end_kind k, bool checker) {
+    prbs_end e;
+    e.kind = k;
+    if (k == end_kind::module) {
+      e.module = m;
+      e.side = c.side;
+      // The DUT's own checker (or a generator feeding it) on the tested lanes; a module
+      // generator feeding another checker drives every lane of its side.
+      e.lanes = checker || c.checker == end_kind::module || c.checker == end_kind::far_module
+                    ? mask_of(lanes)
+                    : mask_of(c.side == side::host && !linked_host_lanes.empty()
+                                  ? linked_host_lanes
+                                  : all_lanes(*m, c.side));
+    } else if (k == end_kind::far_module) {
+      e.module = far;
+      e.side = side::media;
+      e.lanes = mask_of(checker || c.checker != end_kind::asic
+                            ? lanes
+                            : (!far_lanes.empty() ? far_lanes : all_lanes(*far, side::media)));
+    } else {
+      e.ports = ports;
+    }
+    return e;
+  };
+  const prbs_end gen = make_end(c.generator, false);
+  const prbs_end chk = make_end(c.checker, true);
   const std::string what =
-      fmt::format("{} {} PRBS on lane(s) {}", to_string(c.side), pattern, lanes_text(lanes));
+      c.generator == end_kind::module && c.checker == end_kind::module
+          ? fmt::format("{} {} PRBS on lane(s) {}", to_string(c.side), pattern, lanes_text(lanes))
+          : fmt::format("{} PRBS {} -> {} on {} lane(s) {}", pattern, gen.name(), chk.name(),
+                        to_string(store_side), lanes_text(lanes));
+
+  // A far module is another device of the bench: held for the test like any shared instrument.
+  std::shared_ptr<void> far_guard;
+  if (far != nullptr) far_guard = co_await ctx.async_lock(far->name());
 
   const bool on = true, off = false;
-  if (auto ec = co_await link.enable(c.side, mask, c.pattern, on)) {
-    co_return device_failure(*m, fmt::format("enable {}", what), ec);
+  if (auto ec = co_await enable_ends(gen, chk, c.pattern, on)) {
+    co_return device_failure(gen.kind == chk.kind ? chk.dev() : gen.dev(),
+                             fmt::format("enable {}", what), ec);
   }
-  step_outcome out = co_await run_gate(ctx, c, m, lanes, what, pattern);
+  step_outcome out = co_await run_gate(ctx, c, chk, store_side, lanes, what, pattern);
   // Generator and checker off again; a failure there is a device error of the step.
-  if (auto ec = co_await link.enable(c.side, mask, c.pattern, off)) {
-    ctx.event(
-        severity::warning, "prbs_disable_failed",
-        fmt::format("{}: could not switch off {}: {}", describe_device(*m), what, ec.message()),
-        ec);
+  if (auto ec = co_await enable_ends(gen, chk, c.pattern, off)) {
+    ctx.event(severity::warning, "prbs_disable_failed",
+              fmt::format("{}: could not switch off {}: {}", describe_device(chk.dev()), what,
+                          ec.message()),
+              ec);
     if (out.verdict != verdict::error)
-      co_return device_failure(*m, fmt::format("disable {}", what), ec);
+      co_return device_failure(chk.dev(), fmt::format("disable {}", what), ec);
   }
   co_return out;
+}
+
+std::vector<link_need> ber_step::required_links() const {
+  std::vector<link_need> out;
+  auto add = [&](end_kind k, const std::string& where) {
+    if (k == end_kind::asic) out.push_back({link_need::kind::asic, where, "ber (asic end)"});
+    if (k == end_kind::far_module)
+      out.push_back({link_need::kind::far_module, where, "ber (far_module end)"});
+  };
+  add(config_.generator, config_.generator_where);
+  if (config_.checker != config_.generator) add(config_.checker, config_.checker_where);
+  return out;
 }
 
 step_type ber_step_type() {
@@ -357,7 +589,7 @@ step_type ber_step_type() {
           "bit error ratio per lane with PRBS, stopped once BER <= target is proven at a "
           "confidence level (Poisson) or clearly violated",
       .options = {"pattern", "side", "lanes", "target", "confidence", "max_time", "lock_timeout",
-                  "poll"},
+                  "poll", "generator", "checker"},
       .needs_dut = true,
       .children_key = {},
       .parse = parse_ber,

@@ -27,21 +27,35 @@
 // Lanes `all`: host side, lane_count(); media side, the widest application's media lanes from the
 // DUT's identity (identify step), else lane_count().
 //
-// Design: the pattern source and the checker are two prbs_end objects; today both are the DUT's
-// module, and "the other end of the link" (a switch ASIC port, a BERT, the partner module) becomes
-// a second prbs_end without changing the statistics or the recording.
+// Ends (issue 7): `generator:` and `checker:` each one of
+//   module      the DUT's module, on `side` (default for both)
+//   asic        the switch-ASIC ports linked to the DUT's host lanes (fixture links:); SAI
+//               semantics, a port's PRBS covers all its lanes. Results are stored per DUT host
+//               lane (side host), the ASIC lane mapped through the link; `lanes:` are host lanes.
+//   far_module  the module at the other end of the DUT's fiber (media side, lanes 1:1); held
+//               (step_context::async_lock) for the test. Used as it is: bring it up in setup.
+// so a sequence tests the electrical host link (asic -> module host checker), the whole link
+// (asic -> module -> loopback/fiber -> asic), a transmitter (module -> far_module) or a receiver
+// (far_module -> module, the rx-sensitivity test). A module generator feeding another device's
+// checker drives every lane of its side. `side` applies only to a module end; with a far_module
+// end it must be media. Missing links are found before the run (needs_links).
+//
+// Design: the pattern source and the checker are two prbs_end objects; the statistics and the
+// recording do not depend on which devices they are.
 #pragma once
 
 #include <string>
 #include <vector>
 
+#include "hilt/seq/fixture_check.hpp"
 #include "hilt/seq/step_registry.hpp"
 #include "hilt/step.hpp"
 
 namespace hilt::seq {
 
-class ber_step final : public step {
+class ber_step final : public step, public needs_links {
  public:
+  enum class end_kind { module, asic, far_module };
   struct config {
     prbs_pattern pattern = prbs_pattern::prbs31q;
     hilt::side side = side::media;
@@ -52,10 +66,14 @@ class ber_step final : public step {
     clock::duration lock_timeout = std::chrono::seconds(10);
     clock::duration poll = std::chrono::seconds(1);
     std::string where;  // file:line:col of the step, the source of the BER limit
+    end_kind generator = end_kind::module;
+    end_kind checker = end_kind::module;
+    std::string generator_where, checker_where;  // of the options (else the step's)
   };
 
   explicit ber_step(config c) : config_(std::move(c)) {}
   task<step_outcome> run(step_context& ctx) const override;
+  std::vector<link_need> required_links() const override;
   const config& settings() const noexcept { return config_; }
 
  private:

@@ -4,6 +4,8 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <array>
+#include <cmath>
 
 #include "hilt/seq/step_util.hpp"
 #include "tx_disable/tx_disable.hpp"
@@ -25,6 +27,11 @@ constexpr settable settables[] = {
     {"low_power", "module", dimension::none},        {"tx_disable", "module", dimension::none},
     {"setpoint", "chamber", dimension::temperature}, {"voltage", "supply", dimension::voltage},
     {"current_limit", "supply", dimension::current}, {"output", "supply", dimension::none},
+    {"attenuation", "attenuator", dimension::ratio_db},
+    {"wavelength", "attenuator", dimension::length},
+    {"shutter", "attenuator", dimension::none},  // open | closed
+    {"fec_mode", "link", dimension::none},       // none | rs528 | rs544
+    {"tx_fir", "link", dimension::none},         // {pre1, main, post1}
 };
 
 const settable* find_settable(std::string_view key) {
@@ -35,17 +42,64 @@ const settable* find_settable(std::string_view key) {
 }
 
 std::string_view owner_noun(std::string_view owner) {
-  return owner == "module"    ? "the DUT's module"
-         : owner == "chamber" ? "a thermal chamber"
-                              : "a power supply";
+  return owner == "module"       ? "the DUT's module"
+         : owner == "link"       ? "the switch-ASIC lanes linked to the DUT"
+         : owner == "chamber"    ? "a thermal chamber"
+         : owner == "attenuator" ? "an optical attenuator"
+                                 : "a power supply";
+}
+
+// Settings applied without 'device:': to the DUT's module, or to the ASIC lanes linked to it.
+bool dut_owned(std::string_view owner) {
+  return owner == "module" || owner == "link";
 }
 
 const std::string& can_set() {
   static const std::string text =
       "hilt's device interfaces can set: a DUT module's low_power and tx_disable (with lanes); "
-      "with 'device: NAME', a thermal chamber's setpoint and a power supply's voltage, "
-      "current_limit and output (with channel)";
+      "the switch-ASIC lanes linked to the DUT (fixture 'links:'): fec_mode and tx_fir "
+      "{pre1, main, post1}; with 'device: NAME', a thermal chamber's setpoint, a power supply's "
+      "voltage, current_limit and output (with channel), and an optical attenuator's "
+      "attenuation, wavelength and shutter (open/closed)";
   return text;
+}
+
+// Reads tx_fir: {pre1: -0.05, main: 0.8, post1: -0.15} (IEEE 802.3 normalised coefficients).
+std::optional<tx_fir> read_taps(parse_context& ctx, const YAML::Node& node) {
+  yaml_map m(ctx, node, "tx_fir");
+  if (!m.valid()) return std::nullopt;
+  static const std::vector<std::string> keys{"pre1", "main", "post1"};
+  if (!m.reject_unknown(keys, "tap", "in tx_fir").empty()) return std::nullopt;
+  tx_fir t{0, 0, 0};
+  bool ok = true;
+  for (const auto& k : keys) {
+    const auto* e = m.find(k);
+    if (e == nullptr) {
+      ctx.error(node, fmt::format("tx_fir: needs '{}' (pre1, main and post1: IEEE 802.3 "
+                                  "normalised coefficients, like pre1: -0.05, main: 0.8, "
+                                  "post1: -0.15)",
+                                  k));
+      ok = false;
+      continue;
+    }
+    static constexpr std::array dims{dimension::none};
+    auto q = ctx.read_quantity(e->value, k, dims);
+    if (!q) {
+      ok = false;
+      continue;
+    }
+    (k == "pre1" ? t.pre1 : k == "main" ? t.main : t.post1) = q->value;
+  }
+  if (!ok) return std::nullopt;
+  if (t.pre1 > 0 || t.post1 > 0 || !(t.main > 0) ||
+      std::abs(t.pre1) + t.main + std::abs(t.post1) > 1 + 1e-9) {
+    ctx.error(node, fmt::format("tx_fir: pre1 {:g}, main {:g}, post1 {:g} are not a valid FIR: "
+                                "expected pre1 <= 0, main > 0, post1 <= 0 and |pre1| + main + "
+                                "|post1| <= 1",
+                                t.pre1, t.main, t.post1));
+    return std::nullopt;
+  }
+  return t;
 }
 
 std::string fmt_value(double v, dimension d) {
@@ -55,6 +109,7 @@ std::string fmt_value(double v, dimension d) {
 std::shared_ptr<const step> parse_set(parse_context& ctx, const step_spec& spec) {
   const std::size_t errors_before = ctx.error_count();
   set_step::config cfg;
+  cfg.where = ctx.where(spec.node);
   const auto* dev = spec.options.find("device");
   if (dev != nullptr) {
     if (auto name = ctx.read_text(dev->value, "device")) {
@@ -71,7 +126,7 @@ std::shared_ptr<const step> parse_set(parse_context& ctx, const step_spec& spec)
   for (const auto& e : spec.options.entries()) {
     const settable* s = find_settable(e.key);
     if (s == nullptr) continue;  // common keys, lanes, device, channel
-    if (dev == nullptr && s->owner != "module") {
+    if (dev == nullptr && !dut_owned(s->owner)) {
       ctx.error(e.key_node,
                 fmt::format("{}: is a setting of {}; name it with 'device: NAME' ({})", e.key,
                             owner_noun(s->owner),
@@ -80,10 +135,10 @@ std::shared_ptr<const step> parse_set(parse_context& ctx, const step_spec& spec)
                                                 : "a fixture instrument"));
       continue;
     }
-    if (dev != nullptr && s->owner == "module") {
-      ctx.error(e.key_node, fmt::format("{}: is a setting of the DUT's module; it does not go "
-                                        "with 'device:' (write it in a 'set' step of its own)",
-                                        e.key));
+    if (dev != nullptr && dut_owned(s->owner)) {
+      ctx.error(e.key_node, fmt::format("{}: is a setting of {}; it does not go with 'device:' "
+                                        "(write it in a 'set' step of its own)",
+                                        e.key, owner_noun(s->owner)));
       continue;
     }
     if (!owner.empty() && owner != s->owner) {
@@ -96,7 +151,24 @@ std::shared_ptr<const step> parse_set(parse_context& ctx, const step_spec& spec)
     if (first_key.empty()) first_key = e.key;
     set_step::setting st;
     st.key = e.key;
-    if (s->dim == dimension::none) {
+    if (s->key == "shutter") {
+      static constexpr std::array<std::string_view, 2> states{"open", "closed"};
+      auto v = ctx.read_choice(e.value, e.key, states);
+      if (!v) continue;
+      st.flag = *v == "closed";
+      st.written = *v;
+    } else if (s->key == "fec_mode") {
+      static constexpr std::array<std::string_view, 3> modes{"none", "rs528", "rs544"};
+      auto v = ctx.read_choice(e.value, e.key, modes);
+      if (!v) continue;
+      st.fec = *parse_fec_mode(*v);
+      st.written = *v;
+    } else if (s->key == "tx_fir") {
+      auto t = read_taps(ctx, e.value);
+      if (!t) continue;
+      st.taps = *t;
+      st.written = fmt::format("pre1 {:g}, main {:g}, post1 {:g}", t->pre1, t->main, t->post1);
+    } else if (s->dim == dimension::none) {
       auto b = ctx.read_bool(e.value, e.key);
       if (!b) continue;
       st.flag = *b;
@@ -107,6 +179,16 @@ std::shared_ptr<const step> parse_set(parse_context& ctx, const step_spec& spec)
       if (!q) continue;
       st.value = q->value;
       st.written = *ctx.read_text(e.value, e.key);
+      if (s->key == "attenuation" && !(q->value >= 0)) {
+        ctx.error(e.value, fmt::format("attenuation: expected 0 dB or more, got {}", st.written));
+        continue;
+      }
+      if (s->key == "wavelength" && !(q->value >= 200e-9 && q->value <= 2000e-9)) {
+        ctx.error(e.value, fmt::format("wavelength: expected an optical wavelength from 200 nm "
+                                       "to 2000 nm, got {}",
+                                       st.written));
+        continue;
+      }
     }
     cfg.settings.push_back(std::move(st));
   }
@@ -132,9 +214,10 @@ std::shared_ptr<const step> parse_set(parse_context& ctx, const step_spec& spec)
   }
   if (dev == nullptr && spec.station && !cfg.settings.empty()) {
     ctx.error(spec.node,
-              "step 'set' without 'device:' sets the DUT's module, which a station step "
-              "does not have");
+              "step 'set' without 'device:' sets the DUT's module or its ASIC lanes, which a "
+              "station step does not have");
   }
+  cfg.owner = owner;
   if (ctx.error_count() != errors_before || cfg.settings.empty()) return nullptr;
   return std::make_shared<set_step>(std::move(cfg));
 }
@@ -146,7 +229,83 @@ std::vector<device_need> set_step::required_devices() const {
   std::vector<std::string> keys;
   for (const auto& s : config_.settings)
     keys.push_back(s.key);
-  return {{config_.device, config_.device_where, fmt::format("set {}", join(keys))}};
+  device_need need{config_.device, config_.device_where, fmt::format("set {}", join(keys)), {}};
+  // The device's class, and an attenuator's range, are known once it is open: checked before the
+  // run touches anything (and by `hilt validate --fixture`).
+  need.check = [cfg = config_](hilt::device& d) -> std::string {
+    const std::string& first = cfg.settings.front().key;
+    const std::string_view owner = find_settable(first)->owner;
+    const bool fits = owner == "chamber"      ? dynamic_cast<thermal_chamber*>(&d) != nullptr
+                      : owner == "attenuator" ? dynamic_cast<optical_attenuator*>(&d) != nullptr
+                                              : dynamic_cast<power_supply*>(&d) != nullptr;
+    if (!fits) {
+      return fmt::format("device: '{}' is a {}; {} is a setting of {}", cfg.device,
+                         to_string(d.kind()), first, owner_noun(owner));
+    }
+    if (auto* voa = dynamic_cast<optical_attenuator*>(&d)) {
+      const auto r = voa->range();
+      for (const auto& s : cfg.settings) {
+        if (s.key == "attenuation" && !(s.value >= r.min_db && s.value <= r.max_db)) {
+          return fmt::format("attenuation: {} is outside the range of attenuator '{}' "
+                             "({:g} dB to {:g} dB)",
+                             s.written, cfg.device, r.min_db, r.max_db);
+        }
+      }
+    }
+    return {};
+  };
+  return {std::move(need)};
+}
+
+std::vector<link_need> set_step::required_links() const {
+  if (config_.owner != "link") return {};
+  return {{link_need::kind::asic, config_.where, "set fec_mode/tx_fir"}};
+}
+
+task<step_outcome> set_step::set_link(step_context& ctx) const {
+  managed_module* m = ctx.module();
+  if (m == nullptr) co_return no_dut("set");
+  const auto links = ctx.links().electrical_of(m->name());
+  if (links.empty()) {
+    co_return step_outcome{verdict::error, make_error_code(errc::invalid_argument),
+                           fmt::format("set: {} is linked to no switch ASIC (fixture 'links:')",
+                                       describe_device(*m))};
+  }
+  std::vector<std::string> done;
+  for (const auto& s : config_.settings) {
+    for (const auto* l : links) {
+      auto* asic = dynamic_cast<switch_asic*>(ctx.find_device(l->asic));
+      if (asic == nullptr) {
+        co_return step_outcome{verdict::error, make_error_code(errc::device_not_found),
+                               fmt::format("set: switch ASIC '{}' ({}) is not open on this bench",
+                                           l->asic, l->where)};
+      }
+      if (s.key == "fec_mode") {
+        const std::string op = fmt::format("set port {} fec_mode {}", l->port, s.written);
+        auto r = co_await asic->async_set_fec_mode(l->port, s.fec);
+        if (!r) co_return device_failure(*asic, op, r.error());
+        const std::string note = fmt::format("port {} fec_mode: requested {}, actual {}", l->port,
+                                             s.written, to_string(r.value()));
+        ctx.event(severity::info, "set", fmt::format("{}: {}", describe_device(*asic), note));
+        done.push_back(note);
+      } else {  // tx_fir, per linked lane
+        for (int lane : l->asic_lanes) {
+          const std::string op =
+              fmt::format("set port {} lane {} tx_fir {}", l->port, lane, s.written);
+          auto r = co_await asic->async_set_tx_fir(l->port, lane, s.taps);
+          if (!r) co_return device_failure(*asic, op, r.error());
+          ctx.event(severity::info, "set",
+                    fmt::format("{}: port {} lane {} tx_fir: requested {}, actual pre1 {:g}, "
+                                "main {:g}, post1 {:g}",
+                                describe_device(*asic), l->port, lane, s.written, r.value().pre1,
+                                r.value().main, r.value().post1));
+        }
+        done.push_back(fmt::format("port {} lane(s) {} tx_fir {}", l->port,
+                                   describe_lanes(l->asic_lanes), s.written));
+      }
+    }
+  }
+  co_return step_outcome{verdict::pass, {}, join(done, "; ")};
 }
 
 task<step_outcome> set_step::set_module(step_context& ctx) const {
@@ -186,13 +345,17 @@ task<step_outcome> set_step::set_device(step_context& ctx) const {
   }
   auto* chamber = dynamic_cast<thermal_chamber*>(d);
   auto* supply = dynamic_cast<power_supply*>(d);
-  const bool for_chamber = config_.settings.front().key == "setpoint";
-  if (for_chamber ? chamber == nullptr : supply == nullptr) {
+  auto* voa = dynamic_cast<optical_attenuator*>(d);
+  const std::string_view owner = config_.owner;
+  const bool for_chamber = owner == "chamber";
+  if (for_chamber ? chamber == nullptr
+                  : owner == "attenuator" ? voa == nullptr : supply == nullptr) {
     co_return step_outcome{verdict::error, make_error_code(errc::invalid_argument),
                            fmt::format("{}: is a {}; {} is a setting of {}", describe_device(*d),
                                        to_string(d->kind()), config_.settings.front().key,
-                                       for_chamber ? "a thermal chamber" : "a power supply")};
+                                       owner_noun(owner))};
   }
+  if (voa != nullptr) co_return co_await set_attenuator(ctx, *voa);
   // Two DUTs never drive one instrument at the same time.
   auto guard = co_await ctx.async_lock(config_.device);
   std::vector<std::string> done;
@@ -230,7 +393,33 @@ task<step_outcome> set_step::set_device(step_context& ctx) const {
   co_return step_outcome{verdict::pass, {}, join(done, "; ")};
 }
 
+task<step_outcome> set_step::set_attenuator(step_context& ctx, optical_attenuator& voa) const {
+  auto guard = co_await ctx.async_lock(config_.device);
+  std::vector<std::string> done;
+  for (const auto& s : config_.settings) {
+    const std::string op = fmt::format("set {} {}", s.key, s.written);
+    std::string note;
+    if (s.key == "attenuation") {
+      auto r = co_await voa.async_set_attenuation(s.value);
+      if (!r) co_return device_failure(voa, op, r.error());
+      note = fmt::format("attenuation: requested {:g} dB, actual {:g} dB", s.value, r.value());
+    } else if (s.key == "wavelength") {
+      auto r = co_await voa.async_set_wavelength(s.value * 1e9);
+      if (!r) co_return device_failure(voa, op, r.error());
+      note = fmt::format("wavelength: requested {:g} nm, actual {:g} nm", s.value * 1e9,
+                         r.value());
+    } else {  // shutter
+      if (auto ec = co_await voa.async_set_shutter(s.flag)) co_return device_failure(voa, op, ec);
+      note = fmt::format("shutter {}", s.written);
+    }
+    ctx.event(severity::info, "set", fmt::format("{}: {}", describe_device(voa), note));
+    done.push_back(std::move(note));
+  }
+  co_return step_outcome{verdict::pass, {}, join(done, "; ")};
+}
+
 task<step_outcome> set_step::run(step_context& ctx) const {
+  if (config_.owner == "link") co_return co_await set_link(ctx);
   if (config_.device.empty()) co_return co_await set_module(ctx);
   co_return co_await set_device(ctx);
 }
@@ -239,10 +428,12 @@ step_type set_step_type() {
   return step_type{
       .name = "set",
       .summary =
-          "set parameters of the DUT's module (low_power, tx_disable) or of a fixture "
-          "instrument (device: NAME; setpoint, voltage, current_limit, output)",
+          "set parameters of the DUT's module (low_power, tx_disable), of the ASIC lanes "
+          "linked to it (fec_mode, tx_fir) or of a fixture instrument (device: NAME; setpoint, "
+          "voltage, current_limit, output, attenuation, wavelength, shutter)",
       .options = {"low_power", "tx_disable", "lanes", "device", "setpoint", "voltage",
-                  "current_limit", "output", "channel"},
+                  "current_limit", "output", "channel", "attenuation", "wavelength", "shutter",
+                  "fec_mode", "tx_fir"},
       .needs_dut = false,
       .children_key = {},
       .parse = parse_set,

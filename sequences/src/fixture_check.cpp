@@ -134,6 +134,53 @@ void check_devices(const std::vector<step_node>& nodes, const hilt::fixture& fx,
   }
 }
 
+void check_links(const std::vector<step_node>& nodes, const hilt::fixture& fx,
+                 const std::vector<hilt::fixture::dut_entry>& duts, std::set<std::string>& seen,
+                 std::vector<config_error>& errors) {
+  for (const auto& n : nodes) {
+    if (const auto* user = dynamic_cast<const needs_links*>(n.impl.get())) {
+      for (const auto& need : user->required_links()) {
+        for (const auto& d : duts) {
+          bool ok = false;
+          if (need.what == link_need::kind::asic) {
+            ok = !fx.links.electrical_of(d.module).empty();
+          } else {
+            for (const auto* o : fx.links.optical_of(d.module)) ok = ok || !o->loopback();
+          }
+          if (ok || !seen.insert(need.where + '\x1f' + d.module).second) continue;
+          errors.emplace_back(
+              need.where,
+              need.what == link_need::kind::asic
+                  ? fmt::format("{} needs DUT {} (module '{}') linked to a switch ASIC, and {} "
+                                "has no 'links:' entry with 'module: {}' and 'asic:'",
+                                need.purpose, d.name, d.module, describe_fixture(fx), d.module)
+                  : fmt::format("{} needs DUT {} (module '{}') on a fiber to another module, and "
+                                "{} has no 'links:' entry with 'fiber:' naming '{}'",
+                                need.purpose, d.name, d.module, describe_fixture(fx), d.module));
+        }
+      }
+    }
+    check_links(n.children, fx, duts, seen, errors);
+  }
+}
+
+void check_on_bench(const std::vector<step_node>& nodes, hilt::bench& b,
+                    std::set<std::string>& seen, std::vector<config_error>& errors) {
+  for (const auto& n : nodes) {
+    if (const auto* user = dynamic_cast<const needs_devices*>(n.impl.get())) {
+      for (const auto& need : user->required_devices()) {
+        if (!need.check) continue;
+        hilt::device* d = b.find(need.name);
+        if (d == nullptr) continue;  // not opened: the run reports it when the step runs
+        std::string problem = need.check(*d);
+        if (problem.empty() || !seen.insert(need.where + '\x1f' + problem).second) continue;
+        errors.emplace_back(need.where, problem);
+      }
+    }
+    check_on_bench(n.children, b, seen, errors);
+  }
+}
+
 }  // namespace
 
 std::optional<dut_selection> read_dut_selection(parse_context& ctx, const YAML::Node& node) {
@@ -182,10 +229,22 @@ std::optional<dut_selection> read_dut_selection(parse_context& ctx, const YAML::
 
 std::vector<config_error> check_sequence_against_fixture(const hilt::sequence& seq,
                                                          const hilt::fixture& fx) {
-  std::vector<config_error> errors = check_duts(seq, fx).errors;
+  auto duts = check_duts(seq, fx);
+  std::vector<config_error> errors = duts.errors;
+  std::set<std::string> seen, seen_links;
+  for (const auto* section : {&seq.setup, &seq.main, &seq.cleanup}) {
+    check_devices(*section, fx, seen, errors);
+    check_links(*section, fx, duts.selected, seen_links, errors);
+  }
+  return errors;
+}
+
+std::vector<config_error> check_sequence_against_bench(const hilt::sequence& seq,
+                                                       hilt::bench& bench) {
+  std::vector<config_error> errors;
   std::set<std::string> seen;
   for (const auto* section : {&seq.setup, &seq.main, &seq.cleanup})
-    check_devices(*section, fx, seen, errors);
+    check_on_bench(*section, bench, seen, errors);
   return errors;
 }
 

@@ -5,6 +5,7 @@
 #include <stdexcept>
 
 #include "ber/ber.hpp"
+#include "fec/fec.hpp"
 #include "group/group.hpp"
 #include "identify/identify.hpp"
 #include "log/log.hpp"
@@ -72,6 +73,7 @@ void register_builtin_steps(step_registry& registry) {
   registry.add(wait_step_type());
   registry.add(wait_until_step_type());
   registry.add(ber_step_type());
+  registry.add(fec_step_type());
   registry.add(power_step_type());
   registry.add(thermal_soak_step_type());
 }

@@ -20,6 +20,7 @@
 #include <set>
 
 #include "ber/ber.hpp"
+#include "fec/fec.hpp"
 #include "hilt/seq/limits.hpp"
 #include "hilt/seq/step_util.hpp"
 
@@ -812,10 +813,19 @@ std::shared_ptr<const step> parse_soak(parse_context& ctx, const step_spec& spec
   const yaml_map::entry* ber_entry = spec.options.find("ber");
   if (ber_entry != nullptr) cfg.ber = parse_ber_check(ctx, *ber_entry);
   if (const auto* e = spec.options.find("max_post_fec_errors")) {
-    ctx.error(e->key_node,
-              "max_post_fec_errors: cannot be judged: no hilt device interface reports post-FEC "
-              "(uncorrectable) error counts (a module gives PRBS checker bit errors, judged with "
-              "'ber:', and VDM pre-FEC BER; none gives post-FEC counts over a window)");
+    if (auto n = ctx.read_integer(e->value, "max_post_fec_errors", 0, 1'000'000'000'000LL,
+                                  "uncorrectable codewords allowed in any window")) {
+      cfg.max_post_fec_errors = static_cast<std::uint64_t>(*n);
+      cfg.post_fec_where = ctx.where(e->value);
+    }
+  }
+  if (const auto* e = spec.options.find("post_fec_window")) {
+    if (!spec.options.has("max_post_fec_errors")) {
+      ctx.error(e->key_node, "post_fec_window: applies to max_post_fec_errors, which this step "
+                             "does not set");
+    } else if (auto d = ctx.read_duration(e->value, "post_fec_window", /*allow_zero=*/false)) {
+      cfg.post_fec_window = *d;
+    }
   }
   if (ctx.error_count() == errors_before) {
     bool dwell = false;
@@ -848,6 +858,74 @@ thermal_soak_step::~thermal_soak_step() = default;
 std::vector<device_need> thermal_soak_step::required_devices() const {
   return {{config_.chamber, config_.chamber_where, "thermal_soak"}};
 }
+
+std::vector<link_need> thermal_soak_step::required_links() const {
+  if (!config_.max_post_fec_errors) return {};
+  return {{link_need::kind::asic, config_.post_fec_where, "thermal_soak max_post_fec_errors"}};
+}
+
+namespace {
+// Post-FEC tracking of one DUT through a soak.
+struct post_fec_track {
+  std::vector<linked_port> ports;
+  std::vector<fec_counters> first, last;
+  std::deque<std::pair<clock::time_point, std::uint64_t>> history;  // (sample, cumulative)
+  std::uint64_t max_window = 0;
+  std::uint64_t codewords = 0;
+  bool wrapped = false;
+};
+
+// Reads the ports' counters at a sample instant; stores the samples and raises events.
+task<std::optional<step_outcome>> post_fec_sample(step_context& ctx, const managed_module& m,
+                                                  const thermal_soak_step::config& c,
+                                                  post_fec_track& pf) {
+  std::vector<fec_counters> now;
+  for (const auto& p : pf.ports) {
+    auto r = co_await p.asic->async_read_fec(p.port);
+    if (!r) co_return device_failure(*p.asic, fmt::format("read port {} FEC", p.port), r.error());
+    now.push_back(std::move(r.value()));
+  }
+  const auto t = ctx.clock().now();
+  if (pf.first.empty()) {
+    pf.first = now;
+    pf.last = now;
+    pf.history.emplace_back(t, 0);
+    ctx.sample("fec_uncorrectable", "", -1, 0);
+    co_return std::nullopt;
+  }
+  fec_window total, step;
+  for (std::size_t i = 0; i < now.size(); ++i) {
+    const std::string name = fmt::format("{}/{}", pf.ports[i].asic->name(), pf.ports[i].port);
+    add_window(total, pf.first[i], now[i], name);
+    add_window(step, pf.last[i], now[i], name);
+  }
+  if (step.wrapped && !pf.wrapped) {
+    ctx.event(severity::alarm, "counter_wrapped",
+              fmt::format("{}: FEC counter(s) went backwards (wrapped): {}; post-FEC counts from "
+                          "here on are not trustworthy",
+                          describe_device(m), join(step.wrapped_counters)));
+  }
+  pf.wrapped = pf.wrapped || step.wrapped;
+  pf.last = now;
+  pf.codewords = total.codewords;
+  const std::uint64_t cum = total.uncorrectable;
+  ctx.sample("fec_uncorrectable", "", -1, static_cast<double>(cum));
+  if (step.codewords > 0) ctx.sample("pre_fec_ber", "", -1, step.pre_fec_ber());
+  if (step.uncorrectable > 0) {
+    ctx.event(severity::alarm, "post_fec_errors",
+              fmt::format("{}: {} uncorrectable codeword(s) since the previous sample ({} in the "
+                          "soak)",
+                          describe_device(m), step.uncorrectable, cum));
+  }
+  // The window ending now starts at the last sample at least post_fec_window ago.
+  while (pf.history.size() > 1 && pf.history[1].first <= t - c.post_fec_window)
+    pf.history.pop_front();
+  const std::uint64_t base = pf.history.front().second;
+  pf.max_window = std::max(pf.max_window, cum >= base ? cum - base : 0);
+  pf.history.emplace_back(t, cum);
+  co_return std::nullopt;
+}
+}  // namespace
 
 long long thermal_soak_step::samples_per_reading() const noexcept {
   long long n = 0;
@@ -940,6 +1018,17 @@ task<step_outcome> thermal_soak_step::run(step_context& ctx) const {
                             describe_lanes(plan.lanes));
   }
   ber_run bers;
+
+  post_fec_track pf;
+  if (c.max_post_fec_errors) {
+    std::string error;
+    pf.ports = linked_ports(ctx, *m, error);
+    if (pf.ports.empty()) {
+      co_return step_outcome{verdict::error, make_error_code(errc::invalid_argument),
+                             fmt::format("thermal_soak: max_post_fec_errors: {} ({})", error,
+                                         c.post_fec_where)};
+    }
+  }
 
   std::map<std::pair<std::string, int>, series> tracked;
   long long instants = 0;
@@ -1081,6 +1170,10 @@ task<step_outcome> thermal_soak_step::run(step_context& ctx) const {
           s.outside = out;
         }
       }
+      if (!pf.ports.empty()) {
+        auto o = co_await post_fec_sample(ctx, *m, c, pf);
+        if (o) co_return std::move(*o);
+      }
       if (read_flags) {
         auto f = co_await m->async_read_flags();
         if (!f && f.error() == make_error_code(errc::not_supported)) {
@@ -1128,6 +1221,22 @@ task<step_outcome> thermal_soak_step::run(step_context& ctx) const {
                                                       per_h, l.unit + "/h", l}));
     }
   }
+  if (c.max_post_fec_errors && !pf.ports.empty()) {
+    const limit l{.cmp = limit::comparator::le,
+                  .high = static_cast<double>(*c.max_post_fec_errors),
+                  .unit = "",
+                  .source = c.post_fec_where};
+    overall = worst(overall, ctx.record(measurement{"post_fec_errors_max_window", -1, side::host,
+                                                    static_cast<double>(pf.max_window), "", l}));
+    if (pf.wrapped) overall = worst(overall, verdict::fail);
+    if (pf.codewords == 0 && instants > 1) {
+      ctx.event(severity::alarm, "fec_no_codewords",
+                fmt::format("{}: the linked ASIC port(s) counted no FEC codeword during the soak "
+                            "(FEC off, or no signal): zero post-FEC errors proves nothing",
+                            describe_device(*m)));
+      overall = worst(overall, verdict::fail);
+    }
+  }
   ctx.record(
       measurement{"soak_samples", -1, side::none, static_cast<double>(instants), "", std::nullopt});
   if (!abort_msg.empty()) {
@@ -1151,7 +1260,8 @@ step_type thermal_soak_step_type() {
           "at an interval, limits over time, module flags as events, periodic BER checks and "
           "abort criteria",
       .options = {"chamber", "profile", "cycles", "interval", "stabilize", "abort", "limits",
-                  "max_flaps", "max_drift", "flags", "ber", "max_post_fec_errors"},
+                  "max_flaps", "max_drift", "flags", "ber", "max_post_fec_errors",
+                  "post_fec_window"},
       .needs_dut = true,
       .children_key = {},
       .parse = parse_soak,

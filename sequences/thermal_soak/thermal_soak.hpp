@@ -15,6 +15,8 @@
 //     max_drift: { tx_power: 0.01 dB }     # per hour, first to last sample (tx/rx power in dB)
 //     flags: true                          # latched module flags as events (default true)
 //     ber: { every: 24 h, gate: 10 s, pattern: PRBS31Q, side: media, max: 2.4e-4 }
+//     max_post_fec_errors: 0               # uncorrectable codewords in any window (ASIC FEC)
+//     post_fec_window: 1 h                 # the window (default 1 h)
 //
 // Design (the chamber is a station resource): the step runs per DUT, and the first DUT to start it
 // creates one controller per chamber that alone drives the chamber through the profile (holding
@@ -61,13 +63,20 @@
 // a counter read is in progress). `every` must exceed lock_timeout + gate, and some dwell must
 // hold one check.
 //
-// Post-FEC errors: not available. No hilt device interface reports post-FEC (uncorrectable)
-// error counts: a managed_module gives PRBS checker bit errors (async_prbs_read, pre-FEC unless
-// the checker sits after the FEC, which the interface cannot select) and VDM readings (pre-FEC
-// BER; the CMIS driver also decodes the VDM errored-frames observables, which are ratios over the
-// module's last VDM interval, not counts over a window); no emulated module offers those
-// observables or a post-FEC checker. So `max_post_fec_errors:` is refused when the sequence is
-// loaded, with that reason, rather than judged against a stand-in.
+// Post-FEC errors (`max_post_fec_errors: N`, `post_fec_window: 1 h` — the default): zero (or N)
+// uncorrectable codewords in any window. They are counted by the switch ASIC the DUT's host
+// lanes are linked to (fixture `links:`; a sequence without such a link is refused before the
+// run), on the port(s) of those links, in the FEC mode the ports are in (set it first, e.g. a
+// `set` step with `fec_mode: rs544`). At every sample instant the step reads the ports' FEC
+// counters and stores the samples `fec_uncorrectable` (uncorrectable codewords since the first
+// sample, summed over the ports) and `pre_fec_ber` (since the previous sample); new uncorrectable
+// codewords are an event post_fec_errors (alarm). The count in a window ending at a sample is the
+// growth since the last sample at least `post_fec_window` earlier (or the first sample), so
+// windows are judged conservatively, up to one interval longer than asked. At the end the
+// measurement `post_fec_errors_max_window` (the largest such count) is judged <= N. A counter that
+// goes backwards (wrapped) is an event counter_wrapped and fails the soak's verdict; no codeword
+// counted over the whole soak (FEC off, no signal) is an event fec_no_codewords and fails it too
+// (zero errors out of nothing proves nothing).
 //
 // Events (per DUT): each phase (soak_phase), a monitor leaving or re-entering its limit
 // (soak_limit_excursion, alarm / soak_limit_recovered), module flags (above), PRBS lock (above),
@@ -91,7 +100,7 @@ namespace hilt::seq {
 
 struct soak_controller;
 
-class thermal_soak_step final : public step, public needs_devices {
+class thermal_soak_step final : public step, public needs_devices, public needs_links {
  public:
   struct segment {
     std::optional<double> ramp_to;  // C
@@ -125,6 +134,11 @@ class thermal_soak_step final : public step, public needs_devices {
     std::map<std::string, double> max_drift;  // monitor -> per hour (dB for tx/rx power)
     bool flags = true;
     std::optional<ber_check> ber;
+    // Post-FEC (max_post_fec_errors / post_fec_window): uncorrectable codewords allowed in any
+    // window, counted on the switch-ASIC ports linked to the DUT.
+    std::optional<std::uint64_t> max_post_fec_errors;
+    clock::duration post_fec_window = std::chrono::hours(1);
+    std::string post_fec_where;
     std::string where;
   };
 
@@ -132,6 +146,7 @@ class thermal_soak_step final : public step, public needs_devices {
   ~thermal_soak_step() override;
   task<step_outcome> run(step_context& ctx) const override;
   std::vector<device_need> required_devices() const override;
+  std::vector<link_need> required_links() const override;
   const config& settings() const noexcept { return config_; }
   // Samples per monitor reading a DUT takes over the whole profile.
   long long samples_per_reading() const noexcept;

@@ -41,6 +41,8 @@ class bench final : public bench_services {
   hilt::device* find(std::string_view name) noexcept;
   device_slot* find_slot(std::string_view name) noexcept;
   hilt::emulation* emulation() noexcept { return emulation_.get(); }
+  // The fixture's cabling (hilt/links.hpp), in fixture device names.
+  const link_map& links() const noexcept { return links_; }
 
   result<std::shared_ptr<i2c_bus>> i2c(std::string_view transport, std::string_view name) override;
   // "emu-tcp": the emulation's instrument of that name (its server starts on first use).
@@ -58,8 +60,12 @@ class bench final : public bench_services {
                              safe_state_reporter report = {});
 
  private:
+  // Throws config_error for a link to a port or lane an opened device does not have.
+  void check_links_against_devices();
+
   hilt::clock& clock_;
   std::unique_ptr<hilt::emulation> emulation_;
+  link_map links_;
   std::map<std::string, std::shared_ptr<i2c_bus>, std::less<>> real_i2c_;
   std::vector<device_slot> devices_;
   std::vector<dut> duts_;

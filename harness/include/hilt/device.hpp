@@ -42,6 +42,7 @@ enum class device_class {
   power_supply,     // programmable supply (SCPI)
   power_monitor,    // PMBus rail
   thermal_chamber,  // chamber (Modbus TCP)
+  optical_attenuator,  // variable optical attenuator (SCPI)
 };
 std::string_view to_string(device_class c) noexcept;
 std::optional<device_class> parse_device_class(std::string_view s) noexcept;
@@ -222,15 +223,133 @@ class managed_module : public device {
   task<std::error_code> do_safe_state() override;  // Tx disable all lanes, then LowPwr
 };
 
-// A group of switch-ASIC ports (PRBS, FEC, SerDes): methods arrive with the ASIC issue.
+// --- Switch ASIC -------------------------------------------------------------------------------
+// Semantics follow SAI (opencomputeproject/SAI inc/saiport.h; ../shared/reference/cmis-notes.md §7).
+
+// SAI_PORT_ATTR_PRBS_CONFIG (sai_port_prbs_config_t): per port, all its lanes.
+enum class prbs_config { disable, enable_tx_rx, enable_rx, enable_tx };
+std::string_view to_string(prbs_config c) noexcept;  // "disable", "tx_rx", "rx", "tx"
+// Accepts "disable"/"off", "tx_rx"/"both", "rx", "tx" (case-insensitive).
+std::optional<prbs_config> parse_prbs_config(std::string_view s) noexcept;
+
+// SAI_PORT_ATTR_FEC_MODE_EXTENDED (the modes hilt knows).
+enum class fec_mode { none, rs528, rs544 };
+std::string_view to_string(fec_mode m) noexcept;  // "none", "rs528", "rs544"
+// Accepts "none", "rs528" / "rs-528" / "kr4", "rs544" / "rs-544" / "kp4" (case-insensitive).
+std::optional<fec_mode> parse_fec_mode(std::string_view s) noexcept;
+// Symbols an RS codeword corrects (SAI_PORT_ATTR_MAX_FEC_SYMBOL_ERRORS_DETECTABLE): 7 for RS-528,
+// 15 for RS-544, 0 for none.
+int fec_max_correctable(fec_mode m) noexcept;
+
+// SerDes Tx FIR, as IEEE 802.3 normalised coefficients c(-1), c(0), c(1) (802.3ck 120G.3.1):
+// pre1 <= 0, main > 0, post1 <= 0 and |pre1| + main + |post1| <= 1 (full swing).
+struct tx_fir {
+  double pre1 = 0;
+  double main = 1;
+  double post1 = 0;
+  friend bool operator==(const tx_fir&, const tx_fir&) = default;
+};
+
+// A run of identical ports: ports first..first+count-1, each of `lanes` SerDes lanes.
+struct asic_port_group {
+  int first = 1;
+  int count = 0;
+  int lanes = 0;
+  double lane_rate = 0;  // b/s per lane (106.25e9 for 100G PAM4)
+};
+
+// Per-lane receive status (SAI_PORT_ATTR_RX_SIGNAL_DETECT / SAI_PORT_ATTR_RX_LOCK_STATUS; the
+// latched `changed` bits of SAI are folded into lost_* here: true when it went away since the
+// previous read).
+struct asic_lane_status {
+  int lane = 0;  // 1-based within the port
+  bool signal_detect = false;
+  bool cdr_lock = false;
+  bool signal_lost = false;
+  bool lock_lost = false;
+};
+struct asic_link_status {
+  bool up = false;  // SAI_PORT_ATTR_OPER_STATUS
+  std::vector<asic_lane_status> lanes;
+};
+
+// FEC counters of a port, cumulative since the mode was set or the counters were cleared
+// (SAI_PORT_STAT_IF_IN_FEC_*). Counters are `counter_bits` wide and wrap modulo 2^counter_bits
+// (64 on most parts; a reader that sees one go backwards knows it wrapped).
+struct fec_counters {
+  fec_mode mode = fec_mode::none;
+  int max_correctable = 0;        // 7 (RS-528) or 15 (RS-544)
+  int counter_bits = 64;
+  std::uint64_t correctable = 0;     // codewords with 1..max_correctable symbol errors
+  std::uint64_t uncorrectable = 0;   // codewords with more
+  std::uint64_t symbol_errors = 0;   // symbol errors in correctable codewords
+  std::uint64_t corrected_bits = 0;  // bits corrected
+  // Codeword histogram S0..S(max_correctable + 1): S_k codewords with k symbol errors, the last
+  // bin every codeword beyond max_correctable (SAI_PORT_STAT_IF_IN_FEC_CODEWORD_ERRORS_S0..S16).
+  std::vector<std::uint64_t> histogram;
+  std::uint64_t codewords() const noexcept {
+    std::uint64_t n = 0;
+    for (auto v : histogram) n += v;
+    return n;
+  }
+};
+
+// A switch ASIC: ports made of SerDes lanes. Ports and lanes are numbered from 1.
 class switch_asic : public device {
  public:
   using device::device;
   device_class kind() const noexcept override { return device_class::switch_asic; }
+
+  // The port groups the ASIC has (empty before the driver has asked it).
+  const std::vector<asic_port_group>& port_groups() const noexcept { return port_groups_; }
+  // Lanes of `port`, 0 when there is no such port.
+  int lanes_of(int port) const noexcept;
+  double lane_rate_of(int port) const noexcept;  // b/s, 0 when no such port
+
   task<result<double>> async_die_temperature(std::optional<duration> timeout = {});
+  // Power the ASIC draws now, W.
+  task<result<double>> async_read_power(std::optional<duration> timeout = {});
+
+  // PRBS on every lane of `port` (SAI_PORT_ATTR_PRBS_PATTERN then SAI_PORT_ATTR_PRBS_CONFIG).
+  // Enabling the checker (rx, tx_rx) restarts its counters; disable stops both.
+  task<std::error_code> async_prbs_configure(int port, prbs_config config, prbs_pattern pattern,
+                                             std::optional<duration> timeout = {});
+  // Checker status and counters (since the checker was enabled) of every lane of `port`; the
+  // entries' side is none. not_ready when the port's checker is not enabled.
+  task<result<std::vector<prbs_lane_status>>> async_prbs_read(int port,
+                                                              std::optional<duration> timeout = {});
+  // Sets the FEC mode of `port`; returns the operational mode the ASIC reports back. Setting it
+  // clears the port's FEC counters.
+  task<result<fec_mode>> async_set_fec_mode(int port, fec_mode mode,
+                                            std::optional<duration> timeout = {});
+  task<result<fec_counters>> async_read_fec(int port, std::optional<duration> timeout = {});
+  task<std::error_code> async_clear_fec(int port, std::optional<duration> timeout = {});
+  task<result<asic_link_status>> async_link_status(int port, std::optional<duration> timeout = {});
+  // Sets one lane's Tx FIR; returns the taps the SerDes actually applied (quantised).
+  task<result<tx_fir>> async_set_tx_fir(int port, int lane, tx_fir taps,
+                                        std::optional<duration> timeout = {});
+  task<result<tx_fir>> async_read_tx_fir(int port, int lane, std::optional<duration> timeout = {});
 
  protected:
+  // Drivers fill this when they open the device (from the ASIC's own account).
+  void set_port_groups(std::vector<asic_port_group> g) { port_groups_ = std::move(g); }
+
   virtual task<result<double>> do_die_temperature();
+  virtual task<result<double>> do_read_power();
+  virtual task<std::error_code> do_prbs_configure(int port, prbs_config config,
+                                                  prbs_pattern pattern);
+  virtual task<result<std::vector<prbs_lane_status>>> do_prbs_read(int port);
+  virtual task<result<fec_mode>> do_set_fec_mode(int port, fec_mode mode);
+  virtual task<result<fec_counters>> do_read_fec(int port);
+  virtual task<std::error_code> do_clear_fec(int port);
+  virtual task<result<asic_link_status>> do_link_status(int port);
+  virtual task<result<tx_fir>> do_set_tx_fir(int port, int lane, tx_fir taps);
+  virtual task<result<tx_fir>> do_read_tx_fir(int port, int lane);
+  // Default: PRBS disabled on every port (nothing on an ASIC emits light).
+  task<std::error_code> do_safe_state() override;
+
+ private:
+  std::vector<asic_port_group> port_groups_;
 };
 
 // A programmable power supply with numbered channels (1-based).
@@ -296,6 +415,40 @@ class thermal_chamber : public device {
 
  private:
   double safe_setpoint_ = 25.0;
+};
+
+// A variable optical attenuator (one channel). Attenuation in dB, wavelength in nm.
+struct attenuation_range {
+  double min_db = 0;
+  double max_db = 0;
+};
+class optical_attenuator : public device {
+ public:
+  using device::device;
+  device_class kind() const noexcept override { return device_class::optical_attenuator; }
+
+  // The range the instrument accepts (known from its model before it is touched, so sequences
+  // can be checked against it by `hilt validate`).
+  attenuation_range range() const noexcept { return range_; }
+
+  // Each setter returns the value the instrument reports back (requested vs actual). An
+  // attenuation outside range() is refused with invalid_argument before anything is sent.
+  task<result<double>> async_set_attenuation(double db, std::optional<duration> timeout = {});
+  task<result<double>> async_read_attenuation(std::optional<duration> timeout = {});
+  task<result<double>> async_set_wavelength(double nm, std::optional<duration> timeout = {});
+  // closed: no light passes (the instrument's output state off).
+  task<std::error_code> async_set_shutter(bool closed, std::optional<duration> timeout = {});
+
+ protected:
+  void set_range(attenuation_range r) noexcept { range_ = r; }
+  virtual task<result<double>> do_set_attenuation(double db);
+  virtual task<result<double>> do_read_attenuation();
+  virtual task<result<double>> do_set_wavelength(double nm);
+  virtual task<std::error_code> do_set_shutter(bool closed);
+  task<std::error_code> do_safe_state() override;  // shutter closed
+
+ private:
+  attenuation_range range_{0, 60};
 };
 
 }  // namespace hilt

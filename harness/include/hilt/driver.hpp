@@ -26,7 +26,7 @@ namespace hilt {
 
 // Bump whenever a header a plugin compiles against changes in a way that breaks binary
 // compatibility (a virtual added to a device class, a struct layout change).
-inline constexpr int plugin_abi_version = 1;
+inline constexpr int plugin_abi_version = 2;
 
 class i2c_bus;
 

@@ -15,6 +15,7 @@
 #include <string_view>
 #include <vector>
 
+#include "hilt/links.hpp"
 #include "hilt/result.hpp"
 
 namespace hilt {
@@ -48,6 +49,13 @@ class emulation {
     (void)name;
     return failure(make_error_code(errc::device_not_found));
   }
+  // The fixture's links between emulated devices (hilt/links.hpp), in the emulation's own names:
+  // a module by its wire "BUS@0xAA" (its emu-i2c bus and address, e.g. "port1@0x50"), an ASIC or
+  // an attenuator by its emu-tcp name ("asic0", "voa1"). The bench drops links with an end that is
+  // not emulated. Called once, after the factory and before any device is opened. Throws
+  // config_error (at the link's `where`) for an end the emulation does not have, a port or lane
+  // out of range, a lane used twice. Without links every module keeps its default loopback.
+  virtual void connect(const link_map& links) { (void)links; }
 };
 
 // Builds the emulation from the fixture's `emulation:` mapping. Throws config_error with

@@ -12,6 +12,7 @@
 //       options: { ... }               # driver options (optional)
 //       calibration_due: 2027-06-30    # instruments (optional)
 //       calibration: refuse            # overdue policy for this device (optional; calibration.hpp)
+//   links: [ ... ]                     # cabling: ASIC lanes, fibers, attenuators (hilt/links.hpp)
 //   duts:
 //     - slot: 1
 //       name: dut1                     # optional, default "slot<N>"
@@ -30,6 +31,7 @@
 #include "hilt/calibration.hpp"
 #include "hilt/clock.hpp"
 #include "hilt/error.hpp"
+#include "hilt/links.hpp"
 
 namespace hilt {
 
@@ -61,6 +63,7 @@ struct fixture {
   YAML::Node emulation;  // null when the bench is all real hardware
   std::vector<device_entry> devices;
   std::vector<dut_entry> duts;
+  link_map links;
 
   const device_entry* find_device(std::string_view name) const noexcept;
 };
@@ -77,6 +80,10 @@ fixture load_fixture_text(const std::string& text, const std::filesystem::path& 
 // section (built on a throwaway virtual clock).
 std::vector<config_error> check_fixture(const std::filesystem::path& file,
                                         const driver_registry& registry);
+
+// The links whose ends are all emulated devices, renamed into the emulation's names (a module by
+// its emu-i2c "BUS@0xAA", an ASIC or attenuator by its emu-tcp name), for emulation::connect().
+link_map emulated_links(const fixture& f);
 
 // Reads a whole file; throws config_error "FILE: cannot read: <reason>".
 std::string read_text_file(const std::filesystem::path& file);

@@ -18,6 +18,7 @@
 
 #include "hilt/clock.hpp"
 #include "hilt/device.hpp"
+#include "hilt/links.hpp"
 
 namespace spdlog {
 class logger;
@@ -70,6 +71,11 @@ class step_context {
   virtual const std::string& dut_name() const = 0;
   // Any device of the bench by fixture name (instruments, chambers); nullptr if absent.
   virtual device* find_device(std::string_view name) = 0;
+  // The bench's cabling (the fixture's `links:`); empty when it has none.
+  virtual const link_map& links() const {
+    static const link_map none;
+    return none;
+  }
 
   // Result sinks. record() judges the value against its limit, stores it with the verdict and the
   // limit, and returns the verdict.

@@ -13,7 +13,7 @@ namespace {
 
 const std::string time_units = "s, ms, us, ns, min, h, d, sec, hr";
 const std::string step_types =
-    "ber, group, identify, log, low_power, measure, power, power_up, prompt, repeat, set, sweep, "
+    "ber, fec, group, identify, log, low_power, measure, power, power_up, prompt, repeat, set, sweep, "
     "thermal_soak, tx_disable, wait, wait_until";
 
 TEST(SequenceErrors, UnknownStepTypeListsTheTypes) {

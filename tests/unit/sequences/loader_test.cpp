@@ -192,7 +192,7 @@ TEST(StepRegistry, CustomTypesPlugIn) {
       },
   });
   EXPECT_EQ(registry.names(), (std::vector<std::string>{
-                                  "beep", "ber", "group", "identify", "log", "low_power", "measure",
+                                  "beep", "ber", "fec", "group", "identify", "log", "low_power", "measure",
                                   "power", "power_up", "prompt", "repeat", "set", "sweep",
                                   "thermal_soak", "tx_disable", "wait", "wait_until"}));
   EXPECT_THROW(registry.add(step_type{.name = "beep", .parse = registry.find("beep")->parse}),
@@ -210,7 +210,7 @@ TEST(StepRegistry, CustomTypesPlugIn) {
             "t.yaml:4:13: volume: expected a ratio (dB), got voltage '3 V'");
   // The built-in registry does not know it.
   EXPECT_EQ(check_sequence_text("sequence: t\nmain: [beep]\n", "t.yaml").at(0).message(),
-            "unknown step type 'beep' (did you mean 'ber'?); step types: ber, group, identify, "
+            "unknown step type 'beep' (did you mean 'ber'?); step types: ber, fec, group, identify, "
             "log, low_power, measure, power, power_up, prompt, repeat, set, sweep, thermal_soak, "
             "tx_disable, wait, wait_until");
 }

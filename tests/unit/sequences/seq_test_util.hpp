@@ -250,6 +250,7 @@ class fake_context final : public step_context {
     auto it = devices.find(std::string(name));
     return it == devices.end() ? nullptr : it->second;
   }
+  const link_map& links() const override { return link_map_value; }
   verdict record(const measurement& m) override {
     const verdict v = m.limit ? judge(*m.limit, m.value) : verdict::info;
     measurements.push_back({m, v});
@@ -272,6 +273,7 @@ class fake_context final : public step_context {
   std::optional<identity> identity_;
   std::ostringstream log_text;
   std::map<std::string, device*> devices;  // find_device()
+  link_map link_map_value;                 // links()
   std::vector<std::string> locks;          // async_lock() calls, in order
 
  private:

@@ -446,12 +446,14 @@ TEST_F(SmallSteps, SetInstruments) {
 TEST(SetErrors, OnlyWhatTheDeviceClassesCanSet) {
   const std::string note =
       "; hilt's device interfaces can set: a DUT module's low_power and tx_disable (with "
-      "lanes); with 'device: NAME', a thermal chamber's setpoint and a power supply's voltage, "
-      "current_limit and output (with channel)";
+      "lanes); the switch-ASIC lanes linked to the DUT (fixture 'links:'): fec_mode and tx_fir "
+      "{pre1, main, post1}; with 'device: NAME', a thermal chamber's setpoint, a power "
+      "supply's voltage, current_limit and output (with channel), and an optical attenuator's "
+      "attenuation, wavelength and shutter (open/closed)";
   EXPECT_EQ(error_of("sequence: t\nmain:\n  - step: set\n    vcc: 3.4 V\n"),
             "t.yaml:4:5: unknown option 'vcc' for step 'set'; accepted: low_power, tx_disable, "
-            "lanes, device, setpoint, voltage, current_limit, output, channel, step, name, "
-            "timeout, retry, station" +
+            "lanes, device, setpoint, voltage, current_limit, output, channel, attenuation, "
+            "wavelength, shutter, fec_mode, tx_fir, step, name, timeout, retry, station" +
                 note);
   EXPECT_EQ(error_of("sequence: t\nmain:\n  - step: set\n    voltage: 3.4 V\n"),
             "t.yaml:4:5: voltage: is a setting of a power supply; name it with 'device: NAME' (a "
@@ -472,8 +474,8 @@ TEST(SetErrors, OnlyWhatTheDeviceClassesCanSet) {
                      "    setpoint: 85 V\n"),
             "t.yaml:5:15: setpoint: expected a temperature (C, degC, K, F), got voltage '85 V'");
   EXPECT_EQ(error_of("sequence: t\nmain:\n  - step: set\n    station: true\n    tx_disable: on\n"),
-            "t.yaml:3:5: step 'set' without 'device:' sets the DUT's module, which a station step "
-            "does not have");
+            "t.yaml:3:5: step 'set' without 'device:' sets the DUT's module or its ASIC lanes, "
+            "which a station step does not have");
 }
 
 }  // namespace

@@ -279,12 +279,23 @@ TEST(ThermalSoakExtras, BerChecksMustNotOverlapAndMustFitADwell) {
             "(10.000s + 2h 00m 00.000s), the longest dwell is 1h 00m 00.000s");
 }
 
-TEST(ThermalSoakExtras, PostFecLimitIsRefusedBecauseNoDeviceReportsPostFecCounts) {
-  EXPECT_EQ(error_of(base + "profile: [{ dwell: 1 h }], max_post_fec_errors: 0 }\n"),
-            "t.yaml:3:66: max_post_fec_errors: cannot be judged: no hilt device interface "
-            "reports post-FEC (uncorrectable) error counts (a module gives PRBS checker bit "
-            "errors, judged with 'ber:', and VDM pre-FEC BER; none gives post-FEC counts over a "
-            "window)");
+TEST(ThermalSoakExtras, PostFecLimitOptionsAreChecked) {
+  auto s = soak_step("    profile: [{ dwell: 24 h }]\n    max_post_fec_errors: 0\n"
+                     "    post_fec_window: 2 h\n");
+  const auto* soak = dynamic_cast<const thermal_soak_step*>(s.get());
+  ASSERT_NE(soak, nullptr);
+  ASSERT_TRUE(soak->settings().max_post_fec_errors);
+  EXPECT_EQ(*soak->settings().max_post_fec_errors, 0u);
+  EXPECT_EQ(soak->settings().post_fec_window, std::chrono::hours(2));
+  // It needs the DUT linked to a switch ASIC (checked against the fixture before the run).
+  ASSERT_EQ(soak->required_links().size(), 1u);
+  EXPECT_EQ(soak->required_links()[0].purpose, "thermal_soak max_post_fec_errors");
+  EXPECT_EQ(error_of(base + "profile: [{ dwell: 1 h }], max_post_fec_errors: -1 }\n"),
+            "t.yaml:3:87: max_post_fec_errors: expected a whole number from 0 to 1000000000000 "
+            "(uncorrectable codewords allowed in any window), got '-1'");
+  EXPECT_EQ(error_of(base + "profile: [{ dwell: 1 h }], post_fec_window: 1 h }\n"),
+            "t.yaml:3:66: post_fec_window: applies to max_post_fec_errors, which this step does "
+            "not set");
 }
 
 TEST(ThermalSoakExtras, GoodOptionsLoad) {
