@@ -144,6 +144,15 @@ std::map<std::pair<const world*, std::string>, cmis_module*>& registry() {
 
 constexpr int host_side = 0, media_side = 1;
 
+// Marks a module as evaluating itself for the scope (link_graph.hpp re-entrancy).
+struct depth_guard {
+  int& d;
+  explicit depth_guard(int& depth) : d(depth) { ++d; }
+  ~depth_guard() { --d; }
+  depth_guard(const depth_guard&) = delete;
+  depth_guard& operator=(const depth_guard&) = delete;
+};
+
 }  // namespace
 
 const char* to_string(msm_state s) noexcept {
@@ -687,6 +696,7 @@ std::optional<cmis_module::time_point> cmis_module::next_event(time_point) {
 
 void cmis_module::advance(time_point now) {
   if (!powered_) return;  // no Vcc: nothing runs (set_powered restarts the clocks)
+  const depth_guard evaluating(depth_);
   for (int guard = 0; guard < 100000; ++guard) {
     if (next_due_ && *next_due_ > now) return;
     const auto te = next_event(now);
@@ -928,10 +938,15 @@ double cmis_module::lane_tx_power_mw(int m, time_point at) {
 }
 
 double cmis_module::lane_rx_power_mw(int m, time_point at) {
+  if (media_link(m)) return media_arrival(m, at).rx_mw;
   return lane_tx_power_mw(m, at) * std::pow(10.0, -opts_.rx_loss_db / 10.0);
 }
 
 double cmis_module::media_ber(int m, time_point at) {
+  if (media_link(m)) {
+    double rx = 0;
+    return optical_receive(m, at, rx).total_ber();
+  }
   const double rx = lane_rx_power_mw(m, at);
   if (rx <= 0) return 0.5;
   const double sens = std::pow(10.0, profile_.rx_sensitivity_dbm / 10.0);
@@ -945,7 +960,8 @@ double cmis_module::media_ber(int m, time_point at) {
   return ber_from_q(q);
 }
 
-double cmis_module::host_ber(int, time_point at) const noexcept {
+double cmis_module::host_ber(int h, time_point at) const {
+  if (host_link(h)) return graph_->host_input(this, h, at).total_ber();
   if (profile_.host_ber <= 0) return 0;
   const double hot = std::max(0.0, temperature_at(at) - profile_.reference_temp_c);
   return ber_from_q(q_host_ / (1.0 + profile_.hot_q_penalty_per_c * hot));
@@ -984,6 +1000,194 @@ std::shared_ptr<cmis_module> cmis_module::laser_source() {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Links (link_graph.hpp)
+
+void cmis_module::attach_links(std::shared_ptr<const link_graph> g) {
+  std::lock_guard lock(world_->coupling_mutex());
+  const auto now = world_->now();
+  advance(now);
+  if (any_checker()) settle_prbs(now);  // counted so far without links
+  graph_ = std::move(g);
+}
+
+void cmis_module::settle_links(time_point now) {
+  std::lock_guard lock(world_->coupling_mutex());
+  if (depth_ > 0) return;  // already evaluating: it will count on its own
+  advance(now);
+  if (any_checker()) settle_prbs(now);
+}
+
+bool cmis_module::media_link(int m) const noexcept {
+  return graph_ && graph_->media_linked(this, m);
+}
+
+bool cmis_module::host_link(int h) const noexcept {
+  return graph_ && graph_->host_linked(this, h);
+}
+
+std::optional<int> cmis_module::generator_pattern(int side, int lane) const noexcept {
+  // 13h:144 / 152 enables, 148-151 / 156-159 pattern nibbles (Table 8-117 ff.).
+  const auto* p13 = page_ptr(static_cast<std::uint8_t>(lane / 8), 0x13);
+  if (!p13 || lane < 0) return std::nullopt;
+  const int i = lane % 8;
+  const int enable = side == media_side ? 152 : 144, nibbles = side == media_side ? 156 : 148;
+  const std::uint16_t mask =
+      side == media_side ? profile_.media_generator_patterns : profile_.host_generator_patterns;
+  if (!((*p13)[up(enable)] >> i & 1)) return std::nullopt;
+  const int id = ((*p13)[up(nibbles + i / 2)] >> (4 * (i % 2))) & 0x0F;
+  if (!(mask >> id & 1)) return std::nullopt;
+  return id;
+}
+
+std::optional<int> cmis_module::checker_pattern(int side, int lane) const noexcept {
+  // 13h:160 / 168 enables, 164-167 / 172-175 pattern nibbles.
+  const auto* p13 = page_ptr(static_cast<std::uint8_t>(lane / 8), 0x13);
+  if (!p13 || lane < 0) return std::nullopt;
+  const int i = lane % 8;
+  const int enable = side == media_side ? 168 : 160, nibbles = side == media_side ? 172 : 164;
+  const std::uint16_t mask =
+      side == media_side ? profile_.media_checker_patterns : profile_.host_checker_patterns;
+  if (!((*p13)[up(enable)] >> i & 1)) return std::nullopt;
+  const int id = ((*p13)[up(nibbles + i / 2)] >> (4 * (i % 2))) & 0x0F;
+  if (!(mask >> id & 1)) return std::nullopt;
+  return id;
+}
+
+double cmis_module::host_inv_q2(time_point at) const noexcept {
+  if (profile_.host_ber <= 0) return 0;
+  const double hot = std::max(0.0, temperature_at(at) - profile_.reference_temp_c);
+  const double q = q_host_ / (1.0 + profile_.hot_q_penalty_per_c * hot);
+  return q > 0 ? 1.0 / (q * q) : HUGE_VAL;
+}
+
+line_signal cmis_module::host_arrival(int h, time_point at) {
+  if (host_link(h)) return graph_->host_input(this, h, at);
+  // No link: the emulated host sends data through the profile's host channel.
+  line_signal s;
+  s.present = true;
+  if (profile_.linear) s.inv_q2 = host_inv_q2(at);
+  return s;
+}
+
+line_signal cmis_module::media_tx_signal(int m, time_point at) {
+  line_signal s;
+  s.present = true;
+  const int hosts = profile_.host_lanes, medias = std::max(1, profile_.media_lanes);
+  if (const auto gen = generator_pattern(media_side, m)) {
+    s.pattern = static_cast<hilt::prbs_pattern>(*gen);
+    if (profile_.linear) {
+      // No DSP: the "generator" stands for the host SerDes driving the linear path, so the
+      // light carries what the host input brings (or the profile's host channel).
+      const line_signal h =
+          host_link(host_of_media(m)) ? host_arrival(host_of_media(m), at) : line_signal{};
+      if (h.present) {
+        s.ber = h.ber;
+        s.inv_q2 = h.inv_q2;
+      } else {
+        s.inv_q2 = host_inv_q2(at);
+      }
+    }
+    return s;
+  }
+  // Data from the host lanes this media lane carries (a gearbox muxes several into one).
+  const int first = hosts >= medias ? m * hosts / medias : host_of_media(m);
+  const int count = hosts >= medias ? std::max(1, hosts / medias) : 1;
+  bool all_present = true, same = true;
+  std::optional<hilt::prbs_pattern> pattern;
+  double ber = 0, inv = 0;
+  for (int k = 0; k < count; ++k) {
+    const line_signal h = host_arrival(first + k, at);
+    if (!h.present) {
+      all_present = false;
+      break;
+    }
+    if (k == 0) {
+      pattern = h.pattern;
+    } else if (h.pattern != pattern) {
+      same = false;
+    }
+    ber += profile_.linear ? h.ber : h.total_ber();
+    inv += h.inv_q2;
+  }
+  if (!all_present) {
+    // A DSP sends idles when its host input is gone; a linear module has nothing to modulate.
+    s.present = !profile_.linear;
+    return s;
+  }
+  if (same) s.pattern = pattern;
+  if (profile_.linear) {
+    s.ber = ber / count;
+    s.inv_q2 = inv / count;
+  } else {
+    s.ber = std::min(0.5, ber / count);  // retimed: the host segment's errors are fixed now
+  }
+  return s;
+}
+
+optical_arrival cmis_module::media_arrival(int m, time_point at) {
+  if (media_link(m)) return graph_->media_input(this, m, at);
+  // Default loopback: the lane's own Tx through rx_loss.
+  optical_arrival a;
+  const double tx = lane_tx_power_mw(m, at);
+  if (tx <= 0) return a;
+  a.rx_mw = tx * std::pow(10.0, -opts_.rx_loss_db / 10.0);
+  a.signal = media_tx_signal(m, at);
+  return a;
+}
+
+line_signal cmis_module::optical_receive(int m, time_point at, double& rx_mw) {
+  const optical_arrival a = media_arrival(m, at);
+  rx_mw = a.rx_mw;
+  if (!(rx_mw > 0) || !a.signal.present) return {};
+  // This module's receiver: Q = Q(reference BER) x P_rx / P_sensitivity, less the hot penalty;
+  // its noise adds to whatever linear noise the light carries, and so does the DSP floor.
+  const double sens = std::pow(10.0, profile_.rx_sensitivity_dbm / 10.0);
+  const double hot = std::max(0.0, temperature_at(at) - profile_.reference_temp_c);
+  const double q = q_ref_ * rx_mw / sens / (1.0 + profile_.hot_q_penalty_per_c * hot);
+  line_signal s = a.signal;
+  s.inv_q2 += q > 0 ? 1.0 / (q * q) : HUGE_VAL;
+  if (profile_.ber_floor > 0) s.inv_q2 += 1.0 / (q_floor_ * q_floor_);
+  return s;
+}
+
+optical_emission cmis_module::media_output(int m, time_point at) {
+  std::lock_guard lock(world_->coupling_mutex());
+  if (depth_ == 0) advance(at);
+  const depth_guard evaluating(depth_);
+  optical_emission out;
+  if (!powered_ || m < 0 || m >= profile_.media_lanes || m >= max_lanes) return out;
+  const double tx = lane_tx_power_mw(m, at);
+  if (!(tx > 0)) return out;
+  out.tx_mw = tx;
+  out.signal = media_tx_signal(m, at);
+  return out;
+}
+
+line_signal cmis_module::host_output(int h, time_point at) {
+  std::lock_guard lock(world_->coupling_mutex());
+  if (depth_ == 0) advance(at);
+  const depth_guard evaluating(depth_);
+  line_signal s;
+  if (!powered_ || state_ != msm_state::ready || h < 0 || h >= profile_.host_lanes ||
+      h >= max_lanes || dp_[static_cast<std::size_t>(h)].state != dp_state::activated) {
+    return s;
+  }
+  if (const auto gen = generator_pattern(host_side, h)) {
+    s.present = true;
+    s.pattern = static_cast<hilt::prbs_pattern>(*gen);
+    return s;
+  }
+  // What the media receiver brings (a gearbox: the media lane this host lane is muxed into).
+  const int medias = profile_.media_lanes, hosts = std::max(1, profile_.host_lanes);
+  const int m = std::min(medias - 1, h * medias / hosts);
+  if (m < 0) return s;
+  double rx = 0;
+  const line_signal r = optical_receive(m, at, rx);
+  if (rx <= 0 || 10.0 * std::log10(rx) < profile_.rx_los_dbm || !r.present) return s;  // squelch
+  return profile_.linear ? r : r.retimed();
+}
+
+// ---------------------------------------------------------------------------------------------
 // PRBS (pages 13h/14h)
 
 bool cmis_module::any_checker() const noexcept {
@@ -1012,7 +1216,31 @@ bool cmis_module::checker_signal(int side, int lane, time_point at, double& ber,
   auto nibble = [&](int base) {
     return static_cast<std::uint8_t>(((*p13)[up(base + i / 2)] >> (4 * (i % 2))) & 0x0F);
   };
-  if (side == media_side) {
+  if (side == media_side && media_link(lane)) {
+    // Linked: the checker locks on whatever pattern arrives through the link.
+    const auto chk = checker_pattern(media_side, lane);
+    if (!chk || state_ != msm_state::ready ||
+        dp_[static_cast<std::size_t>(host_of_media(lane))].state != dp_state::activated) {
+      return false;
+    }
+    double rx = 0;
+    const line_signal s = optical_receive(lane, at, rx);
+    if (rx <= 0 || 10.0 * std::log10(rx) < profile_.rx_los_dbm) return false;
+    if (!s.present || !s.pattern || static_cast<int>(*s.pattern) != *chk) return false;
+    ber = s.total_ber();
+    rate = profile_.media_bit_rate;
+  } else if (side == host_side && host_link(lane)) {
+    // Linked: the checker locks on the pattern the ASIC lane sends.
+    const auto chk = checker_pattern(host_side, lane);
+    if (!chk || state_ != msm_state::ready || lane >= profile_.host_lanes ||
+        dp_[static_cast<std::size_t>(lane)].state != dp_state::activated) {
+      return false;
+    }
+    const line_signal s = graph_->host_input(this, lane, at);
+    if (!s.present || !s.pattern || static_cast<int>(*s.pattern) != *chk) return false;
+    ber = s.total_ber();
+    rate = profile_.host_bit_rate;
+  } else if (side == media_side) {
     // The fiber loops this lane's own media generator back to its checker.
     if (!((*p13)[up(152)] >> i & 1)) return false;
     const auto gen = nibble(156), chk = nibble(172);
@@ -1094,6 +1322,7 @@ void cmis_module::count(int side, int lane, time_point a, time_point b, double r
 
 void cmis_module::settle_prbs(time_point t) {
   if (t <= prbs_t_) return;
+  const depth_guard evaluating(depth_);
   for (int side = 0; side < 2; ++side) {
     for (int lane = 0; lane < max_lanes; ++lane) {
       auto& c = chk_[static_cast<std::size_t>(side)][static_cast<std::size_t>(lane)];
@@ -1262,7 +1491,10 @@ void cmis_module::refresh_page11(int b, time_point now) {
                                                         (temp - profile_.reference_temp_c));
       tx_status |= static_cast<std::uint8_t>(1 << k);
     }
-    if (exists) rx_mw = tx_mw * std::pow(10.0, -opts_.rx_loss_db / 10.0);  // loopback of own Tx
+    if (exists) {
+      rx_mw = media_link(m) ? lane_rx_power_mw(m, now)
+                            : tx_mw * std::pow(10.0, -opts_.rx_loss_db / 10.0);  // own Tx looped
+    }
     const bool rx_light = rx_mw > 0 && 10.0 * std::log10(rx_mw) >= profile_.rx_los_dbm;
     if (rx_light && dp_[static_cast<std::size_t>(host_of_media(m))].state == dp_state::activated) {
       rx_status |= static_cast<std::uint8_t>(1 << k);
@@ -1382,7 +1614,7 @@ void cmis_module::refresh_vdm_values(time_point now) {
     const int lane = (*p20)[up(128 + 2 * slot)] & 0x0F;
     double ber = 0, rate = 0;
     if (type == 15) {
-      if (lane_tx_enabled(lane, now)) {
+      if (media_link(lane) ? lane_rx_power_mw(lane, now) > 0 : lane_tx_enabled(lane, now)) {
         ber = media_ber(lane, now);
         rate = profile_.media_bit_rate;
       }
@@ -1665,7 +1897,7 @@ std::error_code cmis_module::on_read(std::span<std::uint8_t> out) {
 
 std::error_code cmis_module::on_transfer(std::span<const std::uint8_t> write,
                                          std::span<std::uint8_t> read) {
-  std::lock_guard lock(mu_);
+  std::lock_guard lock(world_->coupling_mutex());
   // Without Vcc nothing on the module answers its address.
   if (!powered_) return make_error_code(errc::nack);
   const time_point now = world_->now();
@@ -1676,6 +1908,9 @@ std::error_code cmis_module::on_transfer(std::span<const std::uint8_t> write,
   advance(now);
   // The management interface is not up during MgmtInit: nothing is acknowledged.
   if (state_ == msm_state::mgmt_init) return make_error_code(errc::nack);
+  // A control write may change what this module sends or hears: everything linked counts up to
+  // now under the old conditions first (link_graph.hpp).
+  if (graph_ && write.size() > 1) graph_->settle(now);
   if (!write.empty()) {
     if (auto ec = do_write(write, now)) return ec;
   }
@@ -1690,20 +1925,20 @@ std::error_code cmis_module::on_transfer(std::span<const std::uint8_t> write,
 // Observation and control outside the wire
 
 msm_state cmis_module::state() {
-  std::lock_guard lock(mu_);
+  std::lock_guard lock(world_->coupling_mutex());
   advance(world_->now());
   return state_;
 }
 
 dp_state cmis_module::data_path_state(int host_lane) {
-  std::lock_guard lock(mu_);
+  std::lock_guard lock(world_->coupling_mutex());
   advance(world_->now());
   if (host_lane < 1 || host_lane > max_lanes) return dp_state::deactivated;
   return dp_[static_cast<std::size_t>(host_lane - 1)].state;
 }
 
 bool cmis_module::lasers_on() {
-  std::lock_guard lock(mu_);
+  std::lock_guard lock(world_->coupling_mutex());
   const auto now = world_->now();
   advance(now);
   for (int l = 0; l < profile_.elsfp.lanes; ++l) {
@@ -1716,20 +1951,20 @@ bool cmis_module::lasers_on() {
 }
 
 double cmis_module::case_temperature_c() {
-  std::lock_guard lock(mu_);
+  std::lock_guard lock(world_->coupling_mutex());
   const auto now = world_->now();
   advance(now);
   return temperature_at(now);
 }
 
 double cmis_module::dissipation_w() {
-  std::lock_guard lock(mu_);
+  std::lock_guard lock(world_->coupling_mutex());
   advance(world_->now());
   return heat_w();
 }
 
 double cmis_module::link_ber(int lane, bool media) {
-  std::lock_guard lock(mu_);
+  std::lock_guard lock(world_->coupling_mutex());
   const auto now = world_->now();
   advance(now);
   if (lane < 1 || lane > max_lanes) return 0.5;
@@ -1737,16 +1972,17 @@ double cmis_module::link_ber(int lane, bool media) {
 }
 
 double cmis_module::laser_output_mw(int lane) {
-  std::lock_guard lock(mu_);
+  std::lock_guard lock(world_->coupling_mutex());
   const auto now = world_->now();
   advance(now);
   return laser_lane_mw(lane - 1, now);
 }
 
 void cmis_module::set_lpmode_pin(bool asserted) {
-  std::lock_guard lock(mu_);
+  std::lock_guard lock(world_->coupling_mutex());
   const auto now = world_->now();
   advance(now);
+  if (graph_) graph_->settle(now);
   if (any_checker()) settle_prbs(now);
   lpmode_pin_ = asserted;
   control_changed_at_ = now;
@@ -1755,9 +1991,10 @@ void cmis_module::set_lpmode_pin(bool asserted) {
 }
 
 void cmis_module::set_powered(bool on) {
-  std::lock_guard lock(mu_);
+  std::lock_guard lock(world_->coupling_mutex());
   if (on == powered_) return;
   const auto now = world_->now();
+  if (graph_) graph_->settle(now);
   if (!on) {
     // Vcc removed: everything due so far happened, then the module stops where it is.
     advance(now);
@@ -1784,7 +2021,7 @@ void cmis_module::set_powered(bool on) {
 }
 
 bool cmis_module::powered() {
-  std::lock_guard lock(mu_);
+  std::lock_guard lock(world_->coupling_mutex());
   return powered_;
 }
 
@@ -1820,7 +2057,7 @@ void cmis_module::lose_power(time_point now) {
 }
 
 std::string cmis_module::describe() {
-  std::lock_guard lock(mu_);
+  std::lock_guard lock(world_->coupling_mutex());
   const auto now = world_->now();
   if (!powered_) {
     return fmt::format("{} state=Unpowered lasers=off pn={} sn={}", opts_.label,
@@ -1846,7 +2083,7 @@ std::string cmis_module::describe() {
 
 bool cmis_module::poke(std::uint8_t bank, std::uint8_t page, std::uint8_t offset,
                        std::span<const std::uint8_t> bytes, bool fix_checksums) {
-  std::lock_guard lock(mu_);
+  std::lock_guard lock(world_->coupling_mutex());
   const std::size_t end = std::size_t{offset} + bytes.size();
   next_due_.reset();
   if (offset < 128) {
@@ -1864,7 +2101,7 @@ bool cmis_module::poke(std::uint8_t bank, std::uint8_t page, std::uint8_t offset
 
 bool cmis_module::peek(std::uint8_t bank, std::uint8_t page, std::uint8_t offset,
                        std::span<std::uint8_t> out) {
-  std::lock_guard lock(mu_);
+  std::lock_guard lock(world_->coupling_mutex());
   const std::size_t end = std::size_t{offset} + out.size();
   if (offset < 128) {
     if (end > 128) return false;
@@ -1879,7 +2116,7 @@ bool cmis_module::peek(std::uint8_t bank, std::uint8_t page, std::uint8_t offset
 }
 
 void cmis_module::load_image(std::span<const std::uint8_t> image256) {
-  std::lock_guard lock(mu_);
+  std::lock_guard lock(world_->coupling_mutex());
   if (image256.size() < 256) return;
   std::memcpy(lower_.data(), image256.data(), 128);
   pages_.clear();

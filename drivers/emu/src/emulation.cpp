@@ -40,6 +40,12 @@ bench_emulation::~bench_emulation() {
   for (auto& [name, s] : supplies_) {
     if (s.server) s.server->stop();
   }
+  for (auto& [name, a] : asics_) {
+    if (a.server) a.server->stop();
+  }
+  for (auto& [name, v] : attenuators_) {
+    if (v.server) v.server->stop();
+  }
 }
 
 result<std::shared_ptr<hilt::i2c_bus>> bench_emulation::i2c(std::string_view name) {
@@ -82,6 +88,35 @@ result<hilt::tcp_endpoint> bench_emulation::tcp(std::string_view name) {
     }
     return hilt::tcp_endpoint{"127.0.0.1", s->server->port()};
   }
+  if (auto* a = asic(name)) {
+    if (!a->server) {
+      auto model = a->asic;
+      auto server = std::make_shared<line_server>(
+          net_executor(), [model](std::string_view line) { return model->handle(line); });
+      try {
+        server->start("127.0.0.1", 0);
+      } catch (const std::exception&) {
+        return failure(make_error_code(errc::io_error));
+      }
+      a->server = std::move(server);
+    }
+    return hilt::tcp_endpoint{"127.0.0.1", a->server->port()};
+  }
+  if (auto* v = attenuator(name)) {
+    if (!v->server) {
+      auto voa = v->voa;
+      auto server = std::make_shared<line_server>(
+          net_executor(), [voa](std::string_view line) { return voa->handle(line); },
+          [voa] { voa->input_overrun(); });
+      try {
+        server->start("127.0.0.1", 0);
+      } catch (const std::exception&) {
+        return failure(make_error_code(errc::io_error));
+      }
+      v->server = std::move(server);
+    }
+    return hilt::tcp_endpoint{"127.0.0.1", v->server->port()};
+  }
   if (auto* c = chamber(name)) {
     if (!c->server) {
       auto server = std::make_unique<modbus_chamber_server>(c->chamber, c->map);
@@ -114,7 +149,68 @@ std::vector<std::string> bench_emulation::describe() const {
   for (const auto& r : regulators_) {
     out.push_back(r.regulator->describe(fmt::format("{} {}", r.name, r.label)));
   }
+  for (const auto& [name, a] : asics_)
+    out.push_back(a.asic->describe());
+  for (const auto& [name, v] : attenuators_)
+    out.push_back(v.voa->describe(name));
   return out;
+}
+
+void bench_emulation::add_asic(std::string name, std::shared_ptr<emulated_asic> a) {
+  asics_.emplace(std::move(name), asic_entry{std::move(a), nullptr});
+}
+
+void bench_emulation::add_attenuator(std::string name, std::shared_ptr<voa_emulator> v) {
+  attenuators_.emplace(std::move(name), attenuator_entry{std::move(v), nullptr});
+}
+
+bench_emulation::asic_entry* bench_emulation::asic(std::string_view name) {
+  auto it = asics_.find(name);
+  return it == asics_.end() ? nullptr : &it->second;
+}
+
+bench_emulation::attenuator_entry* bench_emulation::attenuator(std::string_view name) {
+  auto it = attenuators_.find(name);
+  return it == attenuators_.end() ? nullptr : &it->second;
+}
+
+std::shared_ptr<cmis_module> bench_emulation::module_by_label(std::string_view label) const {
+  for (const auto& m : modules_) {
+    if (m->label() == label) return m;
+  }
+  return nullptr;
+}
+
+void bench_emulation::connect(const hilt::link_map& links) {
+  if (links.empty()) return;  // every module keeps its default loopback, as before links
+  link_graph::resolver r;
+  r.module = [this](std::string_view n) { return module_by_label(n); };
+  r.asic = [this](std::string_view n) {
+    auto* a = asic(n);
+    return a ? a->asic : nullptr;
+  };
+  r.attenuator = [this](std::string_view n) {
+    auto* v = attenuator(n);
+    return v ? v->voa : nullptr;
+  };
+  auto g = std::make_shared<const link_graph>(links, r);
+  graph_ = g;
+  // Every module gets the graph, linked or not: a write to an unlinked one (an ELSFP feeding a
+  // linked CPO engine) settles the linked devices before it changes anything.
+  for (const auto& m : modules_)
+    m->attach_links(g);
+  for (auto& [name, a] : asics_)
+    a.asic->attach_links(g);
+  for (auto& [name, v] : attenuators_) {
+    std::weak_ptr<const link_graph> wg = g;
+    auto w = world_;
+    v.voa->set_on_change([wg, w] {
+      if (auto graph = wg.lock()) {
+        std::lock_guard lock(w->coupling_mutex());
+        graph->settle(w->now());
+      }
+    });
+  }
 }
 
 std::shared_ptr<emu_i2c_bus> bench_emulation::bus(const std::string& name) {
@@ -421,13 +517,152 @@ void build_regulators(const YAML::Node& list, const std::string& src, bench_emul
   }
 }
 
+void build_asics(const YAML::Node& list, const std::string& src, bench_emulation& emu,
+                 name_table& tcp_names,
+                 std::map<std::string, std::vector<std::weak_ptr<emulated_asic>>>& in_chamber) {
+  if (!list.IsSequence()) fail_at(src, list, "'asics' expects a list");
+  using hilt::dimension;
+  std::uint64_t index = 0;
+  for (const auto& an : list) {
+    checked_map m(
+        an, src, "emulated ASIC",
+        {"name", "model", "ports", "lanes", "lane_rate", "serial", "firmware", "counter_bits",
+         "power", "thermal", "loopback", "loopback_loss", "chamber", "faults"});
+    const std::string name = instrument_name(m, src, "ASIC");
+    claim_name(tcp_names, name, m.get("name"), src, "instrument");
+    asic_options o = *asic_preset("51t2");
+    if (auto n = m.get("model"); n.IsDefined()) {
+      const std::string model = as_string(n, src, "model");
+      auto preset = asic_preset(model);
+      if (!preset) {
+        std::string names;
+        for (const auto& p : asic_preset_names())
+          names += (names.empty() ? "" : ", ") + p;
+        fail_at(src, n, fmt::format("unknown ASIC model '{}'; expected one of: {}", model, names));
+      }
+      o = *preset;
+    }
+    auto& g = o.port_groups.front();
+    if (auto n = m.get("ports"); n.IsDefined())
+      g.count = static_cast<int>(as_int(n, src, "ports", 1, 1024));
+    if (auto n = m.get("lanes"); n.IsDefined())
+      g.lanes = static_cast<int>(as_int(n, src, "lanes", 1, 32));
+    if (auto n = m.get("lane_rate"); n.IsDefined())
+      g.lane_rate = as_quantity(n, src, "lane_rate", dimension::bit_rate, 1e6, 1e12);
+    o.port_groups.resize(1);
+    if (auto n = m.get("serial"); n.IsDefined()) {
+      o.serial = as_string(n, src, "serial");
+      if (o.serial.empty() || o.serial.size() > 32)
+        fail_at(src, n, "'serial' must be 1 to 32 characters");
+    }
+    if (auto n = m.get("firmware"); n.IsDefined()) o.firmware = as_string(n, src, "firmware");
+    if (auto n = m.get("counter_bits"); n.IsDefined())
+      o.counter_bits = static_cast<int>(as_int(n, src, "counter_bits", 8, 64));
+    if (auto pn = m.get("power"); pn.IsDefined()) {
+      checked_map p(pn, src, "power", {"idle", "per_lane"});
+      if (auto n = p.get("idle"); n.IsDefined())
+        o.idle_w = as_quantity(n, src, "idle", dimension::power, 0, 5000);
+      if (auto n = p.get("per_lane"); n.IsDefined())
+        o.lane_w = as_quantity(n, src, "per_lane", dimension::power, 0, 50);
+    }
+    if (auto tn = m.get("thermal"); tn.IsDefined()) {
+      checked_map t(tn, src, "thermal", {"resistance", "time_constant"});
+      if (auto n = t.get("resistance"); n.IsDefined())
+        o.thermal_resistance_c_per_w = as_number(n, src, "resistance", 0, 10);
+      if (auto n = t.get("time_constant"); n.IsDefined())
+        o.thermal_time_constant_s =
+            as_quantity(n, src, "time_constant", dimension::time, 0.1, 86400);
+    }
+    if (auto n = m.get("loopback"); n.IsDefined()) o.loopback = as_bool(n, src, "loopback");
+    if (auto n = m.get("loopback_loss"); n.IsDefined())
+      o.loopback_loss_db = as_quantity(n, src, "loopback_loss", dimension::ratio_db, 0, 60);
+    const int ports = g.count;
+    if (auto fn = m.get("faults"); fn.IsDefined()) {
+      checked_map f(fn, src, "faults", {"no_lock", "forced_ber"});
+      if (auto n = f.get("no_lock"); n.IsDefined()) {
+        if (!n.IsSequence()) fail_at(src, n, "'no_lock' expects a list of port numbers");
+        for (const auto& pn : n)
+          o.no_lock_ports.insert(static_cast<int>(as_int(pn, src, "no_lock", 1, ports)));
+      }
+      if (auto n = f.get("forced_ber"); n.IsDefined()) {
+        if (!n.IsMap()) fail_at(src, n, "'forced_ber' expects a mapping of port number to BER");
+        for (auto it = n.begin(); it != n.end(); ++it) {
+          const int port = static_cast<int>(as_int(it->first, src, "forced_ber", 1, ports));
+          o.forced_ber[port] = as_number(it->second, src, "forced_ber", 0, 0.5);
+        }
+      }
+    }
+    std::shared_ptr<const world> asic_world = emu.world_ptr();
+    std::string chamber_name;
+    if (auto n = m.get("chamber"); n.IsDefined()) {
+      chamber_name = as_string(n, src, "chamber");
+      auto* c = emu.chamber(chamber_name);
+      if (!c) {
+        fail_at(src, n,
+                fmt::format("no emulated chamber named '{}' (declare it under 'chambers:')",
+                            chamber_name));
+      }
+      asic_world = c->inside;
+    }
+    o.label = name;
+    auto a = std::make_shared<emulated_asic>(asic_world, std::move(o),
+                                             emu.the_world().derive_seed(0xA51C0000u + index++));
+    if (!chamber_name.empty()) in_chamber[chamber_name].push_back(a);
+    emu.add_asic(name, std::move(a));
+  }
+}
+
+void build_attenuators(const YAML::Node& list, const std::string& src, bench_emulation& emu,
+                       name_table& tcp_names) {
+  if (!list.IsSequence()) fail_at(src, list, "'attenuators' expects a list");
+  using hilt::dimension;
+  for (const auto& vn : list) {
+    checked_map m(
+        vn, src, "emulated attenuator",
+        {"name", "range", "insertion_loss", "attenuation", "wavelength", "output", "serial"});
+    const std::string name = instrument_name(m, src, "attenuator");
+    claim_name(tcp_names, name, m.get("name"), src, "instrument");
+    voa_options o;
+    if (auto rn = m.get("range"); rn.IsDefined()) {
+      checked_map r(rn, src, "range", {"min", "max"});
+      if (auto n = r.get("min"); n.IsDefined())
+        o.min_db = as_quantity(n, src, "min", dimension::ratio_db, 0, 100);
+      if (auto n = r.get("max"); n.IsDefined())
+        o.max_db = as_quantity(n, src, "max", dimension::ratio_db, 0, 100);
+      if (o.min_db >= o.max_db) {
+        fail_at(src, rn,
+                fmt::format("'range' min ({} dB) must be below max ({} dB)", o.min_db, o.max_db));
+      }
+    }
+    if (auto n = m.get("insertion_loss"); n.IsDefined())
+      o.insertion_loss_db = as_quantity(n, src, "insertion_loss", dimension::ratio_db, 0, 20);
+    o.attenuation_db = o.min_db;
+    if (auto n = m.get("attenuation"); n.IsDefined())
+      o.attenuation_db =
+          as_quantity(n, src, "attenuation", dimension::ratio_db, o.min_db, o.max_db);
+    if (auto n = m.get("wavelength"); n.IsDefined())
+      o.wavelength_nm =
+          as_quantity(n, src, "wavelength", dimension::length, 1260e-9, 1640e-9) * 1e9;
+    if (auto n = m.get("output"); n.IsDefined()) o.output_on = as_bool(n, src, "output");
+    if (auto n = m.get("serial"); n.IsDefined()) {
+      o.serial = as_string(n, src, "serial");
+      if (o.serial.empty() || o.serial.size() > 32 ||
+          o.serial.find_first_of(",;\n") != std::string::npos) {
+        fail_at(src, n, "'serial' must be 1 to 32 characters without ',' or ';'");
+      }
+    }
+    emu.add_attenuator(name, std::make_shared<voa_emulator>(o));
+  }
+}
+
 }  // namespace
 
 std::unique_ptr<hilt::emulation> make_emulation(const YAML::Node& section,
                                                 const hilt::emulation_env& env) {
   const std::string& src = env.source;
-  checked_map top(section, src, "emulation",
-                  {"ambient", "modules", "chambers", "supplies", "regulators"});
+  checked_map top(
+      section, src, "emulation",
+      {"ambient", "modules", "chambers", "supplies", "regulators", "asics", "attenuators"});
   double ambient = 25.0;
   if (auto n = top.get("ambient"); n.IsDefined()) {
     ambient = as_quantity(n, src, "ambient", hilt::dimension::temperature, -60, 150);
@@ -450,17 +685,27 @@ std::unique_ptr<hilt::emulation> make_emulation(const YAML::Node& section,
   if (auto n = top.get("regulators"); n.IsDefined() && !n.IsNull()) {
     build_regulators(n, src, *emu, taken, rail_names);
   }
+  std::map<std::string, std::vector<std::weak_ptr<emulated_asic>>> asics_in_chamber;
+  if (auto n = top.get("asics"); n.IsDefined() && !n.IsNull()) {
+    build_asics(n, src, *emu, tcp_names, asics_in_chamber);
+  }
+  if (auto n = top.get("attenuators"); n.IsDefined() && !n.IsNull()) {
+    build_attenuators(n, src, *emu, tcp_names);
+  }
 
-  auto modules_node = top.get("modules");
-  if (!modules_node.IsDefined() || modules_node.IsNull()) return emu;
-  if (!modules_node.IsSequence()) fail_at(src, modules_node, "'modules' expects a list");
+  const YAML::Node modules_node = top.get("modules");
+  const bool has_modules = modules_node.IsDefined() && !modules_node.IsNull();
+  if (has_modules && !modules_node.IsSequence()) {
+    fail_at(src, modules_node, "'modules' expects a list");
+  }
+  const YAML::Node module_list = has_modules ? modules_node : YAML::Node(YAML::NodeType::Sequence);
 
   // Profile paths are relative to the fixture file.
   const std::filesystem::path base = std::filesystem::path(src).parent_path();
   std::map<std::string, module_profile> profiles;
   std::map<std::string, std::vector<std::shared_ptr<cmis_module>>> in_chamber;
   std::uint64_t index = 0;
-  for (const auto& mn : modules_node) {
+  for (const auto& mn : module_list) {
     checked_map m(mn, src, "emulated module",
                   {"bus", "address", "profile", "serial", "lpmode_pin", "boot", "rx_loss", "faults",
                    "chamber", "rail"});
@@ -555,12 +800,25 @@ std::unique_ptr<hilt::emulation> make_emulation(const YAML::Node& section,
   // Heat from the load: a chamber sums the dissipation of the modules inside it.
   // Weak references: the modules see the chamber through their world, so strong ones would make
   // a cycle.
-  for (auto& [name, mods] : in_chamber) {
-    std::vector<std::weak_ptr<cmis_module>> weak(mods.begin(), mods.end());
-    emu->chamber(name)->chamber->set_load_source([weak] {
+  std::set<std::string> heated;
+  for (const auto& [name, mods] : in_chamber)
+    heated.insert(name);
+  for (const auto& [name, asics] : asics_in_chamber)
+    heated.insert(name);
+  for (const auto& name : heated) {
+    std::vector<std::weak_ptr<cmis_module>> weak;
+    if (auto it = in_chamber.find(name); it != in_chamber.end())
+      weak.assign(it->second.begin(), it->second.end());
+    std::vector<std::weak_ptr<emulated_asic>> weak_asics;
+    if (auto it = asics_in_chamber.find(name); it != asics_in_chamber.end())
+      weak_asics = it->second;
+    emu->chamber(name)->chamber->set_load_source([weak, weak_asics] {
       double watts = 0;
       for (const auto& wm : weak) {
         if (auto m = wm.lock()) watts += m->dissipation_w();
+      }
+      for (const auto& wa : weak_asics) {
+        if (auto a = wa.lock()) watts += a->power_w();
       }
       return watts;
     });

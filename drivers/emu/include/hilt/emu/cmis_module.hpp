@@ -64,6 +64,20 @@
 // through a host-side loopback). Bits and errors are counted lazily: errors ~ Poisson(bits x BER)
 // with the BER from cmis_link.hpp, seeded per lane. Loss of lock latches 14h:138/139 and sets the
 // pattern-sync-loss bit (LSB of the bit counters); gating per 13h:177.
+//
+// Links (link_graph.hpp): once the emulation hands it a link graph, a lane that a link names
+// hears what the graph brings it instead of its default loopback — a media receiver the light of
+// the far transmitter (through fiber, attenuator or loopback plug), a host input the ASIC lane
+// linked to it. The module in turn tells the graph what it transmits: per media lane its Tx power
+// and the data it carries (its media generator, else what its host input brings — retimed by a
+// DSP, passed on with its noise by a linear module), per host lane toward the ASIC (its host
+// generator, else what its media receiver brings). Lanes no link names behave exactly as without
+// a graph.
+//
+// Locking: the module takes its world's coupling lock (world.hpp), shared by every device that
+// takes part in links, instead of a mutex of its own. Lock order: supply -> rail -> coupling lock
+// -> chamber. While it evaluates itself (advance, PRBS counting) a graph query that comes back to
+// it is answered from its current state (a depth counter), never by advancing it again.
 #pragma once
 
 #include <array>
@@ -78,6 +92,7 @@
 #include <vector>
 
 #include "hilt/emu/i2c_bus.hpp"
+#include "hilt/emu/link_graph.hpp"
 #include "hilt/emu/profile.hpp"
 #include "hilt/emu/world.hpp"
 
@@ -149,7 +164,18 @@ class cmis_module final : public i2c_target_device,
   // "port1@0x50 state=Unpowered lasers=off pn=... sn=..." without Vcc.
   std::string describe();
 
+  // --- Links (link_graph.hpp) ----------------------------------------------------------------
+  // Joins the module to a link graph (null: back to the default loopbacks).
+  void attach_links(std::shared_ptr<const link_graph> g);
+  // What media lane `media_lane` (0-based) transmits at `at`: Tx power and the signal.
+  optical_emission media_output(int media_lane, world::time_point at);
+  // What host lane `host_lane` (0-based) sends toward the ASIC at `at`.
+  line_signal host_output(int host_lane, world::time_point at);
+  // Advances the module and counts its PRBS checkers up to `now`.
+  void settle_links(world::time_point now);
+
   const module_profile& profile() const noexcept { return profile_; }
+  const std::string& label() const noexcept { return opts_.label; }
   const module_faults& faults() const noexcept { return faults_; }
   static constexpr int max_banks = 4;
 
@@ -223,7 +249,7 @@ class cmis_module final : public i2c_target_device,
   bool all_dp_deactivated() const noexcept;
   void complete_apply(int bank, time_point at);
 
-  // Physics (callers hold mu_).
+  // Physics (callers hold the coupling lock).
   double dissipation_for(msm_state s) const noexcept;
   double heat_w() const noexcept;  // dissipation now: 0 without Vcc
   void settle_thermal(time_point at);
@@ -235,10 +261,22 @@ class cmis_module final : public i2c_target_device,
   double lane_tx_power_mw(int media_lane, time_point at);
   double lane_rx_power_mw(int media_lane, time_point at);
   double media_ber(int media_lane, time_point at);
-  double host_ber(int host_lane, time_point at) const noexcept;
-  double laser_lane_mw(int lane, time_point at) const noexcept;  // ELSFP, callers hold mu_
+  double host_ber(int host_lane, time_point at) const;
+  double laser_lane_mw(int lane, time_point at) const noexcept;  // ELSFP, callers hold the lock
   bool laser_lane_on(int lane, time_point at) const noexcept;
   std::shared_ptr<cmis_module> laser_source();
+  // Links: what arrives at a media receiver (the graph's light, or the own-Tx loopback), the
+  // signal after this module's optical receiver, what a host input hears, what a media lane
+  // sends. Callers hold the coupling lock.
+  bool media_link(int media_lane) const noexcept;
+  bool host_link(int host_lane) const noexcept;
+  optical_arrival media_arrival(int media_lane, time_point at);
+  line_signal optical_receive(int media_lane, time_point at, double& rx_mw);
+  line_signal host_arrival(int host_lane, time_point at);
+  line_signal media_tx_signal(int media_lane, time_point at);
+  double host_inv_q2(time_point at) const noexcept;  // the profile's host channel, 1/Q^2
+  std::optional<int> generator_pattern(int side, int lane) const noexcept;
+  std::optional<int> checker_pattern(int side, int lane) const noexcept;
 
   // PRBS.
   bool any_checker() const noexcept;
@@ -268,7 +306,8 @@ class cmis_module final : public i2c_target_device,
   cmis_module_options opts_;
   module_faults faults_;
   std::uint64_t seed_;
-  std::mutex mu_;
+  std::shared_ptr<const link_graph> graph_;  // null: no links
+  int depth_ = 0;  // > 0 while evaluating itself: graph queries answer from the current state
 
   std::array<std::uint8_t, 128> lower_{};
   std::deque<page_bytes> pages_;            // deque: references stay valid as pages are added

@@ -41,6 +41,28 @@
 //         mfr: { id: HILT, model: EMU-VR-100A, revision: A1, serial: VR0001 }  # optional
 //         unsupported: [0x88]                    # optional: commands it NACKs
 //         faults: { nack_rate: 0.0 }             # optional
+//     asics:                                     # JSON lines on TCP: sai-rpc:emu-tcp:asic0
+//       - name: asic0
+//         model: 51t2                            # optional preset: 51t2 | 25t6 | 12t8
+//         ports: 64                              # optional, override the preset's ports,
+//         lanes: 8                               #   lanes per port
+//         lane_rate: 106.25 Gb/s                 #   and lane rate
+//         serial: ASIC0001                       # optional
+//         counter_bits: 64                       # optional, 8..64: statistics counters wrap
+//         power: { idle: 180 W, per_lane: 0.25 W }              # optional
+//         thermal: { resistance: 0.08, time_constant: 20 s }    # optional (C/W)
+//         loopback: false                        # optional: unlinked lanes hear their own Tx
+//         loopback_loss: 10 dB                   # optional, that plug's channel loss
+//         chamber: chamber1                      # optional: its ambient is that chamber's air
+//         faults: { no_lock: [3], forced_ber: { 5: 1e-5 } }   # optional
+//     attenuators:                               # SCPI on TCP: scpi-voa:emu-tcp:voa1
+//       - name: voa1
+//         range: { min: 0 dB, max: 60 dB }       # optional (the N7762A's)
+//         insertion_loss: 1 dB                   # optional
+//         attenuation: 0 dB                      # optional, at power-on
+//         wavelength: 1310 nm                    # optional, at power-on
+//         output: true                           # optional: shutter open at power-on
+//         serial: MY00000001                     # optional
 //     modules:
 //       - bus: port1
 //         address: 0x50                          # optional, default 0x50
@@ -72,12 +94,15 @@
 #include <thread>
 #include <vector>
 
+#include "hilt/emu/asic.hpp"
 #include "hilt/emu/chamber_server.hpp"
 #include "hilt/emu/cmis_module.hpp"
 #include "hilt/emu/i2c_bus.hpp"
+#include "hilt/emu/link_graph.hpp"
 #include "hilt/emu/pmbus_regulator.hpp"
 #include "hilt/emu/power_rail.hpp"
 #include "hilt/emu/scpi_psu_server.hpp"
+#include "hilt/emu/voa_server.hpp"
 #include "hilt/emu/world.hpp"
 #include "hilt/emulation.hpp"
 
@@ -93,8 +118,13 @@ class bench_emulation final : public hilt::emulation {
   result<std::shared_ptr<hilt::i2c_bus>> i2c(std::string_view name) override;
   result<hilt::tcp_endpoint> tcp(std::string_view name) override;
   // One line per device: modules ("port1@0x50 state=ModuleReady lasers=on ..."), then supplies,
-  // chambers and regulators.
+  // chambers, regulators, ASICs and attenuators.
   std::vector<std::string> describe() const override;
+  // Builds the link graph (link_graph.hpp) and hands it to every module and ASIC; an attenuator
+  // in a link settles the graph before each of its changes. Throws config_error at a link's
+  // `where`. Without links nothing changes.
+  void connect(const hilt::link_map& links) override;
+  std::shared_ptr<const link_graph> links() const noexcept { return graph_; }
 
   world& the_world() noexcept { return *world_; }
   std::shared_ptr<world> world_ptr() const noexcept { return world_; }
@@ -130,6 +160,20 @@ class bench_emulation final : public hilt::emulation {
   void add_chamber(std::string name, std::shared_ptr<chamber_model> c,
                    modbus_chamber::register_map map);
   void add_regulator(regulator_entry r) { regulators_.push_back(std::move(r)); }
+  struct asic_entry {
+    std::shared_ptr<emulated_asic> asic;
+    std::shared_ptr<line_server> server;  // null until tcp(name)
+  };
+  struct attenuator_entry {
+    std::shared_ptr<voa_emulator> voa;
+    std::shared_ptr<line_server> server;  // null until tcp(name)
+  };
+  void add_asic(std::string name, std::shared_ptr<emulated_asic> a);
+  void add_attenuator(std::string name, std::shared_ptr<voa_emulator> v);
+  asic_entry* asic(std::string_view name);
+  attenuator_entry* attenuator(std::string_view name);
+  // The module of that wire label ("port1@0x50"), or null.
+  std::shared_ptr<cmis_module> module_by_label(std::string_view label) const;
   supply_entry* supply(std::string_view name);
   chamber_entry* chamber(std::string_view name);
   regulator_entry* regulator(std::string_view name);
@@ -149,6 +193,9 @@ class bench_emulation final : public hilt::emulation {
   std::map<std::string, supply_entry, std::less<>> supplies_;
   std::map<std::string, chamber_entry, std::less<>> chambers_;
   std::vector<regulator_entry> regulators_;
+  std::map<std::string, asic_entry, std::less<>> asics_;
+  std::map<std::string, attenuator_entry, std::less<>> attenuators_;
+  std::shared_ptr<const link_graph> graph_;
 };
 
 // hilt::emulation_factory. Returns a bench_emulation (as the base class).

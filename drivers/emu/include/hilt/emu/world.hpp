@@ -13,12 +13,21 @@
 //
 // Threading: now() and ambient_c() may be called from any thread (the clock is atomic; an ambient
 // source locks itself).
+//
+// Coupling lock: devices whose state depends on each other (modules on one bus — a CPO engine and
+// its ELSFP —, modules joined by fibers, an ASIC and the modules on its lanes; link_graph.hpp)
+// answer each other's questions while they evaluate themselves. They all lock the one recursive
+// coupling_mutex() of their base world instead of a mutex of their own, so a chain of queries
+// (module -> far module -> ASIC -> module) can never deadlock. Lock order: supply -> rail ->
+// coupling lock -> chamber / attenuator (a chamber or an attenuator never calls into a device
+// while holding its own lock).
 #pragma once
 
 #include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <mutex>
 
 #include "hilt/clock.hpp"
 
@@ -48,6 +57,11 @@ class world {
   void set_ambient_c(double c) noexcept { ambient_c_ = c; }
 
   std::uint64_t seed() const noexcept { return seed_; }
+
+  // The one coupling lock of the base world (a view forwards to its base): see above.
+  std::recursive_mutex& coupling_mutex() const noexcept {
+    return base_ ? base_->coupling_mutex() : coupling_mu_;
+  }
   // A seed for one named consumer (a module, a bus target), stable for a given world seed.
   std::uint64_t derive_seed(std::uint64_t salt) const noexcept;
 
@@ -58,6 +72,7 @@ class world {
   time_point manual_now_{};
   std::uint64_t seed_;
   double ambient_c_;
+  mutable std::recursive_mutex coupling_mu_;
 };
 
 // splitmix64: small, fast, good enough for noise and fault decisions; deterministic everywhere.
