@@ -162,7 +162,8 @@ command_fn add_run(CLI::App& app) {
   auto o = std::make_shared<opts>();
   cmd->add_option("sequence", o->sequence, "Sequence file (YAML)")->required();
   cmd->add_option("--fixture,-f", o->fixture,
-                  "Fixture file (default: $HILT_FIXTURE, else the emulated bench in fixtures/)");
+                  "Fixture file (default: the one the sequence names with 'fixture:', else "
+                  "$HILT_FIXTURE, else the emulated bench in fixtures/)");
   cmd->add_option("--db", o->db, "Database file (default: $HILT_DB, else ./hilt.db)");
   cmd->add_option("--set", o->sets, "Override a sequence parameter, NAME=VALUE (repeatable)");
   cmd->add_option("--clock", o->clock, "Clock: real or virtual (default: the fixture's)")

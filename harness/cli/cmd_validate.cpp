@@ -68,8 +68,9 @@ command_fn add_validate(CLI::App& app) {
   cmd->add_option("--set", *sets, "Override a sequence parameter, NAME=VALUE (repeatable)");
   auto fixture_path = std::make_shared<std::string>();
   cmd->add_option("--fixture,-f", *fixture_path,
-                  "Also check each sequence against this bench: its DUT selection and the devices "
-                  "its steps need");
+                  "Also check each sequence against this bench: its DUT selection, the devices and "
+                  "links its steps need, what the opened devices accept (default: the fixture a "
+                  "sequence names with 'fixture:', if any)");
   return [files, sets, fixture_path](app_state& st) {
     st.load_drivers();
     const auto overrides = parse_sets(*sets);
@@ -88,16 +89,29 @@ command_fn add_validate(CLI::App& app) {
       const auto kind = sniff(f, errors);
       if (kind == file_kind::sequence) {
         errors = seq::check_sequence(f, seq::load_options{overrides});
-        if (errors.empty() && fx) {
+        std::optional<fixture> own;  // the sequence's `fixture:`, when no --fixture is given
+        if (errors.empty() && !fx) {
           const auto loaded = seq::load_sequence(f, seq::load_options{overrides});
-          errors = seq::check_sequence_against_fixture(loaded, *fx);
+          if (!loaded.fixture.empty()) {
+            try {
+              own = load_fixture(loaded.fixture, &st.registry);
+            } catch (const config_error& e) {
+              errors.push_back(e);
+            }
+          }
+        }
+        const std::optional<fixture>& bench_fx = fx ? fx : own;
+        if (errors.empty() && bench_fx) {
+          const auto loaded = seq::load_sequence(f, seq::load_options{overrides});
+          const fixture* fxp = &*bench_fx;
+          errors = seq::check_sequence_against_fixture(loaded, *fxp);
           if (errors.empty()) {
             // Open the bench (no output is changed: drivers only connect) on a throwaway virtual
             // clock, for what only the devices know: an attenuator's range, a device's class.
             try {
               asio::io_context io;
               hilt::clock clk(io, clock_mode::virtual_time);
-              bench b(*fx, st.registry, clk, fx->seed);
+              bench b(*fxp, st.registry, clk, fxp->seed);
               errors = seq::check_sequence_against_bench(loaded, b);
             } catch (const config_error& e) {
               errors.push_back(e);

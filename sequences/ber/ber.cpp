@@ -45,7 +45,8 @@ struct prbs_end {
         return fmt::format("{} {}", module->name(), to_string(side));
       case ber_step::end_kind::far_module:
         return fmt::format("{} media (far end)", module->name());
-      case ber_step::end_kind::asic: {
+      case ber_step::end_kind::asic:
+      case ber_step::end_kind::far_asic: {
         std::vector<std::string> p;
         for (const auto& e : ports)
           p.push_back(fmt::format("{}/{}", e.asic->name(), e.port));
@@ -56,9 +57,20 @@ struct prbs_end {
   }
 };
 
+bool is_asic(const prbs_end& e) {
+  return !e.ports.empty();
+}
+
 bool same_module_end(const prbs_end& a, const prbs_end& b) {
-  return a.kind != ber_step::end_kind::asic && b.kind != ber_step::end_kind::asic &&
-         a.module == b.module && a.side == b.side;
+  return !is_asic(a) && !is_asic(b) && a.module == b.module && a.side == b.side;
+}
+
+bool same_ports(const prbs_end& a, const prbs_end& b) {
+  if (a.ports.size() != b.ports.size()) return false;
+  for (std::size_t i = 0; i < a.ports.size(); ++i) {
+    if (a.ports[i].asic != b.ports[i].asic || a.ports[i].port != b.ports[i].port) return false;
+  }
+  return true;
 }
 
 // Switches generator and checker on (or off). Where one device is both ends it is configured
@@ -69,7 +81,7 @@ task<std::error_code> enable_ends(const prbs_end& gen, const prbs_end& chk, prbs
     co_return co_await chk.module->async_prbs_configure(chk.side, chk.lanes | gen.lanes, p, on,
                                                         on);
   }
-  if (gen.kind == ber_step::end_kind::asic && chk.kind == ber_step::end_kind::asic) {
+  if (is_asic(gen) && is_asic(chk) && same_ports(gen, chk)) {
     for (const auto& e : chk.ports) {
       if (auto ec = co_await e.asic->async_prbs_configure(
               e.port, on ? prbs_config::enable_tx_rx : prbs_config::disable, p)) {
@@ -83,7 +95,7 @@ task<std::error_code> enable_ends(const prbs_end& gen, const prbs_end& chk, prbs
   for (int pass = 0; pass < 2; ++pass) {
     const bool generator_now = on ? pass == 0 : pass == 1;
     const prbs_end& e = generator_now ? gen : chk;
-    if (e.kind == ber_step::end_kind::asic) {
+    if (is_asic(e)) {
       const prbs_config cfg = !on              ? prbs_config::disable
                               : generator_now ? prbs_config::enable_tx
                                               : prbs_config::enable_rx;
@@ -101,7 +113,7 @@ task<std::error_code> enable_ends(const prbs_end& gen, const prbs_end& chk, prbs
 // The checker's lanes, numbered as the results are stored: module and far-module lanes as they
 // are, ASIC lanes as the DUT host lanes they are linked to.
 task<result<std::vector<prbs_lane_status>>> read_checker(const prbs_end& chk) {
-  if (chk.kind != ber_step::end_kind::asic) {
+  if (!is_asic(chk)) {
     co_return co_await chk.module->async_prbs_read(chk.side);
   }
   std::vector<prbs_lane_status> out;
@@ -171,24 +183,28 @@ std::shared_ptr<const step> parse_ber(parse_context& ctx, const step_spec& spec)
       }
     }
   }
-  static constexpr std::array<std::string_view, 3> ends{"module", "asic", "far_module"};
+  static constexpr std::array<std::string_view, 4> ends{"module", "asic", "far_module",
+                                                        "far_asic"};
   auto read_end = [&](std::string_view key, ber_step::end_kind& out) {
     if (const auto* e = spec.options.find(key)) {
       if (auto v = ctx.read_choice(e->value, key, ends)) {
-        out = *v == "module" ? ber_step::end_kind::module
-              : *v == "asic" ? ber_step::end_kind::asic
-                             : ber_step::end_kind::far_module;
+        out = *v == "module"     ? ber_step::end_kind::module
+              : *v == "asic"       ? ber_step::end_kind::asic
+              : *v == "far_module" ? ber_step::end_kind::far_module
+                                   : ber_step::end_kind::far_asic;
         (key == "generator" ? cfg.generator_where : cfg.checker_where) = ctx.where(e->value);
       }
     }
   };
   read_end("generator", cfg.generator);
   read_end("checker", cfg.checker);
-  if (cfg.generator == ber_step::end_kind::far_module &&
-      cfg.checker == ber_step::end_kind::far_module) {
+  auto far = [](ber_step::end_kind k) {
+    return k == ber_step::end_kind::far_module || k == ber_step::end_kind::far_asic;
+  };
+  if (far(cfg.generator) && far(cfg.checker)) {
     ctx.error(spec.options.find("checker")->value,
-              "checker: far_module with generator far_module tests the partner module against "
-              "itself, not the DUT; one end must be the DUT's module or the ASIC");
+              "checker: with a far end as generator too, the test never passes through the DUT; "
+              "one end must be the DUT's module ('module') or its ASIC ports ('asic')");
   }
   const bool module_end = cfg.generator == ber_step::end_kind::module ||
                           cfg.checker == ber_step::end_kind::module;
@@ -196,18 +212,16 @@ std::shared_ptr<const step> parse_ber(parse_context& ctx, const step_spec& spec)
     static constexpr std::array<std::string_view, 2> sides{"host", "media"};
     if (!module_end) {
       ctx.error(e->key_node, "side: chooses the side of the DUT module's generator or checker; "
-                             "this test uses neither (generator and checker are 'asic' or "
-                             "'far_module')");
+                             "this test uses neither (generator and checker are 'asic', "
+                             "'far_module' or 'far_asic')");
     } else if (auto v = ctx.read_choice(e->value, "side", sides)) {
       cfg.side = *v == "host" ? side::host : side::media;
     }
   }
-  if (module_end && cfg.side == side::host &&
-      (cfg.generator == ber_step::end_kind::far_module ||
-       cfg.checker == ber_step::end_kind::far_module)) {
+  if (module_end && cfg.side == side::host && (far(cfg.generator) || far(cfg.checker))) {
     ctx.error(spec.options.find("side")->value,
-              "side: host with a far_module end: the far module is reached through the fiber, "
-              "so the DUT's end must be on its media side");
+              "side: host with a far end: the far module and its ASIC are reached through the "
+              "fiber, so the DUT's end must be on its media side");
   }
   if (const auto* e = spec.options.find("lanes")) {
     if (auto lanes = parse_lanes(ctx, e->value, max_lane)) cfg.lanes = std::move(*lanes);
@@ -244,6 +258,9 @@ std::shared_ptr<const step> parse_ber(parse_context& ctx, const step_spec& spec)
   read_time("max_time", cfg.max_time);
   read_time("lock_timeout", cfg.lock_timeout);
   read_time("poll", cfg.poll);
+  if (const auto* e = spec.options.find("judge")) {
+    if (auto b = ctx.read_bool(e->value, "judge")) cfg.judge = *b;
+  }
   if (cfg.generator_where.empty()) cfg.generator_where = cfg.where;
   if (cfg.checker_where.empty()) cfg.checker_where = cfg.where;
   if (ctx.error_count() != errors_before || cfg.target <= 0) return nullptr;
@@ -392,7 +409,9 @@ task<step_outcome> run_gate(step_context& ctx, const ber_step::config& c, const 
         lr.bits > 0 ? static_cast<double>(lr.errors) / static_cast<double>(lr.bits) : std::nan("");
     ctx.record(measurement{"ber", l, store_side, ber, "", std::nullopt});
     const double upper = ber_stats::upper_bound(lr.bits, lr.errors, c.confidence);
-    overall = worst(overall, ctx.record(measurement{"ber_upper", l, store_side, upper, "", ber_limit}));
+    overall = worst(overall, ctx.record(measurement{"ber_upper", l, store_side, upper, "",
+                                                    c.judge ? std::optional<limit>(ber_limit)
+                                                            : std::nullopt}));
     overall =
         worst(overall,
               ctx.record(measurement{"prbs_lock", l, store_side, lr.lost ? 0.0 : 1.0, "", lock_limit}));
@@ -403,10 +422,10 @@ task<step_outcome> run_gate(step_context& ctx, const ber_step::config& c, const 
       ++proven;
     } else if (lr.decision == ber_stats::decision::violated) {
       ++violated;
-      overall = worst(overall, verdict::fail);
+      if (c.judge) overall = worst(overall, verdict::fail);
     } else {
       ++open;
-      overall = worst(overall, verdict::fail);
+      if (c.judge) overall = worst(overall, verdict::fail);
     }
     ctx.log().debug("{}: {} lane {}: {} bits, {} errors, BER {:.3g}, upper {:.3g}",
                     describe_device(*m), what, l, lr.bits, lr.errors, ber, upper);
@@ -435,7 +454,7 @@ task<step_outcome> ber_step::run(step_context& ctx) const {
   std::vector<asic_port_end> ports;
   std::vector<int> linked_host_lanes;
   auto need = [&](end_kind k) { return c.generator == k || c.checker == k; };
-  if (need(end_kind::far_module)) {
+  if (need(end_kind::far_module) || need(end_kind::far_asic)) {
     for (const auto* o : ctx.links().optical_of(m->name())) {
       if (o->loopback()) continue;
       far = dynamic_cast<managed_module*>(ctx.find_device(o->a == m->name() ? o->b : o->a));
@@ -449,31 +468,43 @@ task<step_outcome> ber_step::run(step_context& ctx) const {
                                          describe_device(*m), c.where)};
     }
   }
-  if (need(end_kind::asic)) {
-    for (const auto* l : ctx.links().electrical_of(m->name())) {
+  // The ASIC ports linked to a module's host lanes, ASIC lanes mapped to its host lanes.
+  auto gather = [&](const managed_module& mod, std::vector<asic_port_end>& out,
+                    std::vector<int>& host_lanes) -> std::string {
+    for (const auto* l : ctx.links().electrical_of(mod.name())) {
       auto* asic = dynamic_cast<switch_asic*>(ctx.find_device(l->asic));
       if (asic == nullptr) {
-        co_return step_outcome{verdict::error, make_error_code(errc::device_not_found),
-                               fmt::format("ber: switch ASIC '{}' ({}) is not open on this bench",
-                                           l->asic, l->where)};
+        return fmt::format("ber: switch ASIC '{}' ({}) is not open on this bench", l->asic,
+                           l->where);
       }
       asic_port_end* e = nullptr;
-      for (auto& p : ports) {
+      for (auto& p : out) {
         if (p.asic == asic && p.port == l->port) e = &p;
       }
-      if (e == nullptr) e = &ports.emplace_back(asic_port_end{asic, l->port, {}});
+      if (e == nullptr) e = &out.emplace_back(asic_port_end{asic, l->port, {}});
       for (std::size_t i = 0; i < l->host_lanes.size(); ++i) {
         e->dut_lane[l->asic_lanes[i]] = l->host_lanes[i];
-        linked_host_lanes.push_back(l->host_lanes[i]);
+        host_lanes.push_back(l->host_lanes[i]);
       }
     }
-    if (ports.empty()) {
-      co_return step_outcome{verdict::error, make_error_code(errc::invalid_argument),
-                             fmt::format("ber: {} is linked to no switch ASIC (fixture 'links:'; "
-                                         "{})",
-                                         describe_device(*m), c.where)};
+    if (out.empty()) {
+      return fmt::format("ber: {} is linked to no switch ASIC (fixture 'links:'; {})",
+                         describe_device(mod), c.where);
     }
-    std::sort(linked_host_lanes.begin(), linked_host_lanes.end());
+    std::sort(host_lanes.begin(), host_lanes.end());
+    return {};
+  };
+  if (need(end_kind::asic)) {
+    if (auto err = gather(*m, ports, linked_host_lanes); !err.empty()) {
+      co_return step_outcome{verdict::error, make_error_code(errc::invalid_argument), err};
+    }
+  }
+  std::vector<asic_port_end> far_ports;
+  std::vector<int> far_host_lanes;
+  if (need(end_kind::far_asic)) {
+    if (auto err = gather(*far, far_ports, far_host_lanes); !err.empty()) {
+      co_return step_outcome{verdict::error, make_error_code(errc::invalid_argument), err};
+    }
   }
 
   auto all_lanes = [&](managed_module& mod, hilt::side s) {
@@ -509,6 +540,9 @@ task<step_outcome> ber_step::run(step_context& ctx) const {
                                            c.where)};
       }
     }
+  } else if (c.checker == end_kind::far_asic) {
+    store_side = side::host;
+    if (lanes.empty()) lanes = far_host_lanes;
   } else if (c.checker == end_kind::far_module) {
     store_side = side::media;
     if (lanes.empty()) lanes = !far_lanes.empty() ? far_lanes : all_lanes(*m, side::media);
@@ -536,7 +570,7 @@ task<step_outcome> ber_step::run(step_context& ctx) const {
                             ? lanes
                             : (!far_lanes.empty() ? far_lanes : all_lanes(*far, side::media)));
     } else {
-      e.ports = ports;
+      e.ports = k == end_kind::asic ? ports : far_ports;
     }
     return e;
   };
@@ -574,8 +608,9 @@ std::vector<link_need> ber_step::required_links() const {
   std::vector<link_need> out;
   auto add = [&](end_kind k, const std::string& where) {
     if (k == end_kind::asic) out.push_back({link_need::kind::asic, where, "ber (asic end)"});
-    if (k == end_kind::far_module)
-      out.push_back({link_need::kind::far_module, where, "ber (far_module end)"});
+    if (k == end_kind::far_module || k == end_kind::far_asic)
+      out.push_back({link_need::kind::far_module, where,
+                     k == end_kind::far_module ? "ber (far_module end)" : "ber (far_asic end)"});
   };
   add(config_.generator, config_.generator_where);
   if (config_.checker != config_.generator) add(config_.checker, config_.checker_where);
@@ -589,7 +624,7 @@ step_type ber_step_type() {
           "bit error ratio per lane with PRBS, stopped once BER <= target is proven at a "
           "confidence level (Poisson) or clearly violated",
       .options = {"pattern", "side", "lanes", "target", "confidence", "max_time", "lock_timeout",
-                  "poll", "generator", "checker"},
+                  "poll", "generator", "checker", "judge"},
       .needs_dut = true,
       .children_key = {},
       .parse = parse_ber,

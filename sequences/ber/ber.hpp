@@ -5,9 +5,14 @@
 //     lanes: all                # all (default), 3, "1-4", [1, 2]
 //     target: 1e-12             # required: the BER to demonstrate (0 < target < 0.5)
 //     confidence: 95 %          # default 95 %; also a plain fraction (0.95)
-//     max_time: 10 min          # give up after this long in gate (default 10 min): not proven =
-//     fail lock_timeout: 10 s        # checker lock (default 10 s): no lock = fail + event poll: 1
-//     s                 # shortest interval between counter reads (default 1 s)
+//     max_time: 10 min          # give up after this long in gate (default 10 min): not proven
+//                               #   = fail
+//     lock_timeout: 10 s        # checker lock (default 10 s): no lock = fail + event
+//     poll: 1 s                 # shortest interval between counter reads (default 1 s)
+//     judge: true               # false: BER measured and stored, not judged (a waterfall
+//                               #   point); lock is still judged
+//     generator: module         # module (default) | asic | far_module | far_asic (Ends below)
+//     checker: module           # module (default) | asic | far_module | far_asic
 //
 // The generator and checker are enabled together on the DUT's own module (for the media side the
 // light goes out on the module's Tx and back in on its Rx; for the host side the host echoes it).
@@ -34,8 +39,11 @@
 //               lane (side host), the ASIC lane mapped through the link; `lanes:` are host lanes.
 //   far_module  the module at the other end of the DUT's fiber (media side, lanes 1:1); held
 //               (step_context::async_lock) for the test. Used as it is: bring it up in setup.
+//   far_asic    the switch-ASIC ports linked to that far module's host lanes (a checker's
+//               results are stored per far-module host lane)
 // so a sequence tests the electrical host link (asic -> module host checker), the whole link
-// (asic -> module -> loopback/fiber -> asic), a transmitter (module -> far_module) or a receiver
+// (asic -> module -> loopback -> asic, or over a fiber pair far_asic -> far module -> fiber ->
+// module -> asic), a transmitter (module -> far_module) or a receiver
 // (far_module -> module, the rx-sensitivity test). A module generator feeding another device's
 // checker drives every lane of its side. `side` applies only to a module end; with a far_module
 // end it must be media. Missing links are found before the run (needs_links).
@@ -55,7 +63,7 @@ namespace hilt::seq {
 
 class ber_step final : public step, public needs_links {
  public:
-  enum class end_kind { module, asic, far_module };
+  enum class end_kind { module, asic, far_module, far_asic };
   struct config {
     prbs_pattern pattern = prbs_pattern::prbs31q;
     hilt::side side = side::media;
@@ -66,6 +74,7 @@ class ber_step final : public step, public needs_links {
     clock::duration lock_timeout = std::chrono::seconds(10);
     clock::duration poll = std::chrono::seconds(1);
     std::string where;  // file:line:col of the step, the source of the BER limit
+    bool judge = true;  // false: BER recorded (and early-stopped) but not judged; lock still is
     end_kind generator = end_kind::module;
     end_kind checker = end_kind::module;
     std::string generator_where, checker_where;  // of the options (else the step's)

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <filesystem>
+
 #include <algorithm>
 #include <array>
 #include <cctype>
@@ -438,6 +440,18 @@ void parse_document(loader& ld, const YAML::Node& root, const load_options& opts
   if (const auto* e = top.find("limits")) {
     ctx.set_limits(load_limit_library(ctx, e->value, seq.path));
   }
+  if (const auto* e = top.find("fixture")) {
+    if (auto t = ctx.read_text(e->value, "fixture")) {
+      if (t->empty()) {
+        ctx.error(e->value, "fixture: expected the path of the fixture this sequence is written "
+                            "for, got an empty text");
+      } else {
+        std::filesystem::path f(*t);
+        if (f.is_relative()) f = std::filesystem::path(seq.path).parent_path() / f;
+        seq.fixture = f.lexically_normal().string();
+      }
+    }
+  }
   if (const auto* e = top.find("duts")) {
     (void)read_dut_selection(ctx, e->value);  // matched against the fixture before a run
   }
@@ -532,8 +546,9 @@ analysis analyse_file(const std::filesystem::path& file, const load_options& opt
 
 const std::vector<std::string>& top_level_keys() {
   static const std::vector<std::string> keys{"sequence", "description", "parameters",
-                                             "limits",   "duts",        "on_fail",
-                                             "setup",    "main",        "cleanup"};
+                                             "limits",   "fixture",     "duts",
+                                             "on_fail",  "setup",       "main",
+                                             "cleanup"};
   return keys;
 }
 

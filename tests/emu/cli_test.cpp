@@ -101,7 +101,7 @@ TEST(Cli, BadPluginIsReportedAgainstItsFileAndSkipped) {
   EXPECT_NE(r.out.find("cmis"), std::string::npos);
   EXPECT_NE(r.err.find("hilt: plugin " + bad_plugin_dir +
                        "/wrong_abi.so skipped: plugin ABI "
-                       "version 42, this hilt needs 1"),
+                       "version 43, this hilt needs 2"),
             std::string::npos)
       << r.err;
   EXPECT_NE(r.err.find(bad_plugin_dir + "/throwing.so skipped: registration failed: cannot find "

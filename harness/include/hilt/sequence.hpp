@@ -45,6 +45,10 @@ struct sequence {
   std::map<std::string, std::string> parameters;  // resolved: name -> value as written
   std::vector<step_node> setup, main, cleanup;    // cleanup always runs
   stop_policy on_fail = stop_policy::stop_dut;
+  // The bench the sequence was written for (its `fixture:` key, resolved against the sequence
+  // file's folder); empty when it names none. `hilt run` and `hilt validate` use it when no
+  // --fixture is given.
+  std::string fixture;
 };
 
 }  // namespace hilt

@@ -127,7 +127,7 @@ duts:
   const std::vector<std::string> want = {
       "2:8: unknown clock 'fast': expected 'real' or 'virtual'",
       "3:1: unknown key 'colour' in a fixture; expected one of: fixture, description, clock, seed, "
-      "calibration, emulation, devices, duts",
+      "calibration, emulation, devices, links, duts",
       "6:14: no driver named 'nodriver' (registered: cmis; see `hilt drivers`)",
       "7:11: device 'm1' is defined twice",
       "8:14: bad device address 'cmis': expected DRIVER:TRANSPORT:TARGET, e.g. "

@@ -245,15 +245,15 @@ TEST_F(LinkSteps, BadOptionsAreLocated) {
             "t.yaml:4:15: fec_mode: expected one of none, rs528, rs544, got 'rs999'");
   EXPECT_EQ(error_of("sequence: t\nmain:\n  - step: ber\n    target: 1e-12\n"
                      "    generator: bert\n"),
-            "t.yaml:5:16: generator: expected one of module, asic, far_module, got 'bert'");
+            "t.yaml:5:16: generator: expected one of module, asic, far_module, far_asic, got 'bert'");
   EXPECT_EQ(error_of("sequence: t\nmain:\n  - step: ber\n    target: 1e-12\n"
                      "    generator: asic\n    checker: asic\n    side: host\n"),
             "t.yaml:7:5: side: chooses the side of the DUT module's generator or checker; this "
-            "test uses neither (generator and checker are 'asic' or 'far_module')");
+            "test uses neither (generator and checker are 'asic', 'far_module' or 'far_asic')");
   EXPECT_EQ(error_of("sequence: t\nmain:\n  - step: ber\n    target: 1e-12\n"
                      "    generator: far_module\n    side: host\n"),
-            "t.yaml:6:11: side: host with a far_module end: the far module is reached through "
-            "the fiber, so the DUT's end must be on its media side");
+            "t.yaml:6:11: side: host with a far end: the far module and its ASIC are reached "
+            "through the fiber, so the DUT's end must be on its media side");
   EXPECT_EQ(error_of("sequence: t\nmain:\n  - step: fec\n    mode: none\n"),
             "t.yaml:4:11: mode: none switches FEC off, and then there are no FEC statistics to "
             "read");

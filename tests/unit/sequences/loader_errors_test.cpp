@@ -258,7 +258,7 @@ TEST(SequenceErrors, CheckReportsEveryErrorInFileOrder) {
 TEST(SequenceErrors, TopLevel) {
   EXPECT_EQ(error_of("sequence: t\nmian:\n  - identify\n"),
             "t.yaml:2:1: unknown key 'mian' at the top level (did you mean 'main'?); accepted: "
-            "sequence, description, parameters, limits, duts, on_fail, setup, main, cleanup");
+            "sequence, description, parameters, limits, fixture, duts, on_fail, setup, main, cleanup");
   EXPECT_EQ(error_of("main:\n  - identify\n"),
             "t.yaml:1:1: missing 'sequence: NAME' at the top level; it marks the file as a "
             "sequence and names it");

@@ -1,0 +1,174 @@
+// Issue 7 end to end: the real hilt binary on fixtures/switch-bench.yaml — an emulated 51.2T
+// switch ASIC (sai-rpc over TCP), DR4 / LPO / CPO optics (CMIS over I2C), a fiber pair through an
+// emulated VOA (SCPI over TCP), all joined by the fixture's links:.
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstdlib>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "process.hpp"
+
+using hilt::test::query_one;
+using hilt::test::query_rows;
+using hilt::test::run_hilt;
+using hilt::test::source_dir;
+using hilt::test::temp_dir;
+
+namespace {
+
+std::string switch_bench() {
+  return (source_dir() / "fixtures" / "switch-bench.yaml").string();
+}
+std::string library(const std::string& name) {
+  return (source_dir() / "sequences" / "library" / name).string();
+}
+
+std::vector<std::string> split(const std::string& s, char sep) {
+  std::vector<std::string> out;
+  std::size_t a = 0;
+  for (;;) {
+    const auto b = s.find(sep, a);
+    out.push_back(s.substr(a, b == std::string::npos ? std::string::npos : b - a));
+    if (b == std::string::npos) return out;
+    a = b + 1;
+  }
+}
+
+// The rx-sensitivity waterfall: at each attenuation point the DUT's received power per lane
+// (measure rx_power) and its BER counts per lane (ber_counts), in the order they were taken.
+TEST(SwitchBench, RxSensitivitySweepGivesAMonotonicWaterfallStoredPerLane) {
+  temp_dir d;
+  const std::string db = (d / "r.db").string();
+  // Its bench is the one it names (fixture: ../../fixtures/switch-bench.yaml): no --fixture.
+  auto r = run_hilt({"run", library("rx-sensitivity.yaml"), "--db", db, "-q", "--set",
+                     "first=0 dB", "--set", "last=6 dB", "--set", "step=0.5 dB"});
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;  // points are recorded, not judged
+  // Per point (13) and media lane (4): received power and the BER counts.
+  const auto power = query_rows(db,
+                                "SELECT m.lane, m.value FROM measurements m WHERE m.name = "
+                                "'rx_power' AND m.side = 'media' ORDER BY m.id");
+  const auto counts = query_rows(db, "SELECT lane, bits, errors FROM ber_counts ORDER BY id");
+  ASSERT_EQ(counts.size(), 13u * 4u) << r.out;
+  ASSERT_EQ(power.size(), 13u * 4u) << r.out;
+  std::map<int, std::vector<double>> p_dbm, ber;
+  for (std::size_t i = 0; i < counts.size(); ++i) {
+    const auto pc = split(power[i], '|');
+    const auto cc = split(counts[i], '|');
+    ASSERT_EQ(pc[0], cc[0]);  // same lane, same point
+    const int lane = std::stoi(cc[0]);
+    const double bits = std::stod(cc[1]), errors = std::stod(cc[2]);
+    ASSERT_GT(bits, 0) << "lane " << lane << " point " << i / 4;
+    p_dbm[lane].push_back(std::stod(pc[1]));
+    ber[lane].push_back(errors / bits);
+  }
+  for (const auto& [lane, p] : p_dbm) {
+    SCOPED_TRACE(fmt::format("lane {}", lane));
+    const auto& b = ber[lane];
+    for (std::size_t k = 1; k < p.size(); ++k) {
+      // Each 0.5 dB of attenuation is 0.5 dB less received power (monitor resolution).
+      EXPECT_NEAR(p[k - 1] - p[k], 0.5, 0.05) << "point " << k;
+      // BER never falls as the power falls (allowing the Poisson spread of a counted BER).
+      if (b[k - 1] > 0) {
+        EXPECT_GE(b[k], 0.7 * b[k - 1]) << "point " << k;
+      }
+    }
+    // The waterfall spans the KP4 threshold: far below it at full power, above it at the deepest.
+    EXPECT_LT(b.front(), 1e-5);
+    EXPECT_GT(b.back(), 2.4e-4);
+    // Steep: two decades or more between the ends.
+    EXPECT_GT(b.back(), 100 * b.front());
+  }
+  // The attenuator was set at every point (requested vs actual in the events) and closed at the
+  // end.
+  EXPECT_EQ(query_one(db, "SELECT COUNT(*) FROM events WHERE kind = 'set' AND message LIKE "
+                          "'voa1 %attenuation: requested%'"),
+            "14");
+  EXPECT_EQ(query_one(db, "SELECT COUNT(*) FROM events WHERE kind = 'set' AND message LIKE "
+                          "'voa1 %shutter closed%'"),
+            "1");
+}
+
+// The whole link through the ASIC: the far ASIC port's PRBS -> golden DR4 host -> media -> fiber
+// -> DUT DR4 media -> host -> the DUT's ASIC port; and the FEC counters of that port.
+TEST(SwitchBench, AsicToAsicBerAndFecOnTheDr4Link) {
+  temp_dir d;
+  const std::string db = (d / "r.db").string();
+  const auto seq = d.write("link.yaml", R"(sequence: link
+duts: [1]
+main:
+  - step: set
+    fec_mode: rs544
+  - step: ber
+    generator: far_asic
+    checker: asic
+    target: 2.4e-4
+    max_time: 10 min
+  - step: fec
+    window: 1 min
+)");
+  auto r = run_hilt({"run", seq, "--fixture", switch_bench(), "--db", db, "-q"});
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  // Eight host lanes, stored as the DUT's host lanes.
+  EXPECT_EQ(query_one(db, "SELECT COUNT(*) || '|' || MIN(lane) || '|' || MAX(lane) FROM ber_counts "
+                          "WHERE side = 'host'"),
+            "8|1|8");
+  EXPECT_EQ(query_one(db, "SELECT verdict FROM measurements WHERE name = 'fec_uncorrectable'"),
+            "pass");
+  const double codewords = std::stod(
+      query_one(db, "SELECT value FROM measurements WHERE name = 'fec_codewords'"));
+  // One minute of an 8 x 106.25 Gb/s port in 5440-bit codewords.
+  EXPECT_NEAR(codewords, 60 * 8 * 106.25e9 / 5440, 0.02 * 60 * 8 * 106.25e9 / 5440);
+  EXPECT_EQ(query_one(db, "SELECT COUNT(*) FROM measurements WHERE name LIKE "
+                          "'fec_codeword_errors_s%'"),
+            "17");
+}
+
+TEST(SwitchBench, ValidateFindsMissingLinksAndAnAttenuationOutsideTheRange) {
+  // On the default bench there is no ASIC, no fiber and no attenuator.
+  auto r = run_hilt({"validate", library("rx-sensitivity.yaml"), "--fixture",
+                     (source_dir() / "fixtures" / "emulated-bench.yaml").string()});
+  EXPECT_EQ(r.exit_code, 2) << r.out << r.err;
+  EXPECT_NE(r.err.find("ber (far_module end) needs DUT slot1 (module 'm1') on a fiber to another "
+                       "module"),
+            std::string::npos)
+      << r.err;
+  EXPECT_NE(r.err.find("needs device 'voa1'"), std::string::npos) << r.err;
+  // On the switch bench, an attenuation past the attenuator's range.
+  r = run_hilt({"validate", library("rx-sensitivity.yaml"), "--fixture", switch_bench(), "--set",
+                "last=50 dB", "--set", "step=10 dB"});
+  EXPECT_EQ(r.exit_code, 2) << r.out << r.err;
+  EXPECT_NE(r.err.find("rx-sensitivity.yaml:"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("attenuation: 50 dB is outside the range of attenuator 'voa1' (0 dB to "),
+            std::string::npos)
+      << r.err;
+  // And the library sequence itself fits the switch bench.
+  r = run_hilt({"validate", library("rx-sensitivity.yaml"), switch_bench(), "--fixture",
+                switch_bench()});
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+}
+
+TEST(SwitchBench, ALinkToAPortTheAsicDoesNotHaveIsAValidateError) {
+  temp_dir d;
+  std::string text = hilt::test::read_file(switch_bench());
+  const std::string from = "{ asic: asic0/3, module: m3";
+  const auto at = text.find(from);
+  ASSERT_NE(at, std::string::npos);
+  text.replace(at, from.size(), "{ asic: asic0/99, module: m3");
+  // Profiles are found relative to the fixture: point them at the source tree's.
+  const std::string profiles = (source_dir() / "fixtures" / "profiles").string() + "/";
+  for (auto p = text.find("profiles/"); p != std::string::npos;
+       p = text.find("profiles/", p + profiles.size())) {
+    text.replace(p, 9, profiles);
+  }
+  const auto fx = d.write("switch-bench-bad.yaml", text);
+  auto r = run_hilt({"validate", fx});
+  EXPECT_EQ(r.exit_code, 2) << r.out << r.err;
+  EXPECT_NE(r.err.find("switch-bench-bad.yaml:"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("99"), std::string::npos) << r.err;
+}
+
+}  // namespace
