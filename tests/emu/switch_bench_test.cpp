@@ -172,3 +172,58 @@ TEST(SwitchBench, ALinkToAPortTheAsicDoesNotHaveIsAValidateError) {
 }
 
 }  // namespace
+
+namespace {
+
+// Issue 4's last item: "zero post-FEC errors over a window" during a soak, counted by the ASIC the
+// DUT is linked to. At full power the DR4 link's pre-FEC BER (~4e-7) leaves RS(544,514) nothing
+// uncorrectable; 5 dB more attenuation (pre-FEC ~3e-3, ~15 symbol errors per codeword) makes
+// about half the codewords uncorrectable and the soak fails, with events.
+std::string fec_soak(const temp_dir& d, const std::string& attenuation) {
+  return d.write("fec-soak.yaml", R"(sequence: fec-soak
+duts: [1]
+main:
+  - step: set
+    device: voa1
+    attenuation: )" + attenuation + R"(
+  - step: set
+    fec_mode: rs544
+  - step: thermal_soak
+    chamber: chamber1
+    profile: [{ ramp_to: 30 C }, { dwell: 4 h }]
+    interval: 10 min
+    stabilize: { within: 2 C, for: 5 min, timeout: 4 h }
+    max_post_fec_errors: 0
+    post_fec_window: 1 h
+)");
+}
+
+TEST(SwitchBench, SoakWithZeroPostFecErrorsOverAWindowPasses) {
+  temp_dir d;
+  const std::string db = (d / "r.db").string();
+  auto r = run_hilt({"run", fec_soak(d, "0 dB"), "--fixture", switch_bench(), "--db", db, "-q"});
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  // One fec_uncorrectable sample per sample instant (4 h / 10 min), all zero.
+  EXPECT_EQ(query_one(db, "SELECT COUNT(*) || '|' || MAX(value) FROM samples s JOIN metrics m ON "
+                          "m.id = s.metric_id WHERE m.name = 'fec_uncorrectable'"),
+            "24|0.0");
+  EXPECT_EQ(query_one(db, "SELECT value || '|' || verdict FROM measurements WHERE name = "
+                          "'post_fec_errors_max_window'"),
+            "0.0|pass");
+}
+
+TEST(SwitchBench, SoakWithUncorrectableCodewordsFailsWithEvents) {
+  temp_dir d;
+  const std::string db = (d / "r.db").string();
+  auto r = run_hilt({"run", fec_soak(d, "5 dB"), "--fixture", switch_bench(), "--db", db, "-q"});
+  EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+  EXPECT_EQ(query_one(db, "SELECT verdict FROM measurements WHERE name = "
+                          "'post_fec_errors_max_window'"),
+            "fail");
+  EXPECT_GT(std::stod(query_one(db, "SELECT value FROM measurements WHERE name = "
+                                    "'post_fec_errors_max_window'")),
+            1e6);
+  EXPECT_NE(query_one(db, "SELECT COUNT(*) FROM events WHERE kind = 'post_fec_errors'"), "0");
+}
+
+}  // namespace
