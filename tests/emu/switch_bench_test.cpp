@@ -227,3 +227,57 @@ TEST(SwitchBench, SoakWithUncorrectableCodewordsFailsWithEvents) {
 }
 
 }  // namespace
+
+namespace {
+
+// BER (errors / bits) of lane 1 per ber step, in step order.
+std::vector<double> lane1_ber(const std::string& db) {
+  std::vector<double> out;
+  for (const auto& row : query_rows(db, "SELECT bits, errors FROM ber_counts WHERE lane = 1 "
+                                        "ORDER BY id")) {
+    const auto c = split(row, '|');
+    out.push_back(std::stod(c[1]) / std::stod(c[0]));
+  }
+  return out;
+}
+
+// Issue 7 acceptance through the real drivers: the ASIC's Tx FIR (set over sai-rpc) moves the BER
+// of a linear (LPO) link, measured by the ASIC's own checker over the module's loopback plug; on a
+// DSP module the media side is retimed, so its BER does not move.
+TEST(SwitchBench, AsicTxFirMovesTheLpoLinkButNotADspModulesMediaSide) {
+  temp_dir d;
+  auto run_taps = [&](const std::string& slot, const std::string& ends, const std::string& db) {
+    // identify first: a module's media lane count comes from its identity (applications).
+    const auto seq = d.write("taps.yaml", "sequence: taps\nduts: [" + slot + R"(]
+main:
+  - step: identify
+  - step: ber
+    )" + ends + R"(
+    target: 2.4e-4
+    judge: false
+    max_time: 10 s
+  - step: set
+    tx_fir: { pre1: 0, main: 1, post1: 0 }
+  - step: ber
+    )" + ends + R"(
+    target: 2.4e-4
+    judge: false
+    max_time: 10 s
+)");
+    auto r = run_hilt({"run", seq, "--fixture", switch_bench(), "--db", db, "-q"});
+    EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+    return lane1_ber(db);
+  };
+  // LPO (slot 2, m3): ASIC -> LPO -> loopback plug -> LPO -> ASIC.
+  const auto lpo = run_taps("2", "generator: asic\n    checker: asic", (d / "lpo.db").string());
+  ASSERT_EQ(lpo.size(), 2u);
+  EXPECT_GT(lpo[1], 5 * lpo[0]) << "default taps " << lpo[0] << ", no EQ " << lpo[1];
+  // DR4 (slot 1, m1): its own media generator -> fiber -> the far module's checker.
+  const auto dsp = run_taps("1", "generator: module\n    checker: far_module",
+                            (d / "dsp.db").string());
+  ASSERT_EQ(dsp.size(), 2u);
+  ASSERT_GT(dsp[0], 0);
+  EXPECT_NEAR(dsp[1] / dsp[0], 1.0, 0.1) << "before " << dsp[0] << ", after " << dsp[1];
+}
+
+}  // namespace
