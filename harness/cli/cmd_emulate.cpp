@@ -1,5 +1,7 @@
 // hilt emulate psu --port N [--model M] [--channels N] [--serial S] [--load-ohms R]
 // hilt emulate chamber --port N [--map M] [--setpoint C] [--room C] [--max-ramp R] [--serial N]
+// hilt emulate asic --port N [--model 51t2|25t6|12t8] [--serial S] [--loopback]
+// hilt emulate voa --port N [--serial S] [--attenuation DB]
 //
 // Standalone emulated instruments on 127.0.0.1, in real time, for trying a driver, a sequence or a
 // third-party tool (mbpoll, a SCPI terminal) against the same emulators CI uses. They run until
@@ -13,8 +15,10 @@
 
 #include "cli.hpp"
 #include "hilt/clock.hpp"
+#include "hilt/emu/asic.hpp"
 #include "hilt/emu/chamber_server.hpp"
 #include "hilt/emu/scpi_psu_server.hpp"
+#include "hilt/emu/voa_server.hpp"
 #include "hilt/emu/world.hpp"
 #include "hilt/error.hpp"
 #include "hilt/modbus_chamber/register_map.hpp"
@@ -40,6 +44,19 @@ struct chamber_args {
   std::string room = "23 C";
   double max_ramp = 5;
   long serial = 100001;
+};
+
+struct asic_args {
+  int port = -1;
+  std::string model = "51t2";
+  std::string serial;
+  bool loopback = false;
+};
+
+struct voa_args {
+  int port = -1;
+  std::string serial;
+  double attenuation = 0;
 };
 
 double temperature(const std::string& text, const char* option) {
@@ -121,13 +138,74 @@ int run_chamber(const chamber_args& a) {
   return exit_code::passed;
 }
 
+// Serves `handler` (one reply per line) on 127.0.0.1:port until a signal.
+int serve_lines(int port, const char* what,
+                std::function<std::optional<std::string>(std::string_view)> handler,
+                const std::string& banner, asio::io_context& io) {
+  auto server = std::make_shared<emu::line_server>(io.get_executor(), std::move(handler));
+  try {
+    server->start("127.0.0.1", static_cast<std::uint16_t>(port));
+  } catch (const std::exception& e) {
+    error_line(fmt::format("emulate {}: cannot listen on 127.0.0.1:{}: {}", what, port, e.what()));
+    return exit_code::device_error;
+  }
+  fmt::print("{} listening on 127.0.0.1:{}; SIGINT or SIGTERM stops it\n", banner, server->port());
+  std::fflush(stdout);
+  run_until_signal(io, [&] { server->stop(); });
+  return exit_code::passed;
+}
+
+int run_asic(const asic_args& a) {
+  auto opts = emu::asic_preset(a.model);
+  if (!opts) {
+    std::string known;
+    for (const auto& n : emu::asic_preset_names())
+      known += (known.empty() ? "" : ", ") + n;
+    throw config_error({},
+                       fmt::format("--model: unknown ASIC model '{}'; known: {}", a.model, known));
+  }
+  if (!a.serial.empty()) opts->serial = a.serial;
+  // Standalone there are no links: with --loopback every lane hears its own Tx (a loopback plug
+  // in every cage), so PRBS locks and FEC counts; without it nothing arrives on any lane.
+  opts->loopback = a.loopback;
+  opts->label = "asic";
+  asio::io_context io;
+  hilt::clock clk(io, clock_mode::real);  // counters follow the wall clock
+  auto w = std::make_shared<emu::world>(&clk, 1, 25.0);
+  auto asic = std::make_shared<emu::emulated_asic>(w, *opts, 1);
+  int lanes = 0;
+  for (const auto& g : opts->port_groups)
+    lanes += g.count * g.lanes;
+  return serve_lines(
+      a.port, "asic", [asic](std::string_view line) { return asic->handle(line); },
+      fmt::format("emulated {} switch ASIC ({} lanes{}) speaking sai-rpc (docs/asic.md)",
+                  opts->model, lanes, a.loopback ? ", every lane looped back" : ""),
+      io);
+}
+
+int run_voa(const voa_args& a) {
+  emu::voa_options o;
+  if (!a.serial.empty()) o.serial = a.serial;
+  if (!(a.attenuation >= o.min_db && a.attenuation <= o.max_db)) {
+    throw config_error({}, fmt::format("--attenuation {} dB is outside the attenuator's {}..{} dB",
+                                       a.attenuation, o.min_db, o.max_db));
+  }
+  o.attenuation_db = a.attenuation;
+  auto voa = std::make_shared<emu::voa_emulator>(o);
+  asio::io_context io;
+  return serve_lines(
+      a.port, "voa", [voa](std::string_view line) { return voa->handle(line); },
+      "emulated N7762A optical attenuator speaking SCPI", io);
+}
+
 }  // namespace
 
 command_fn add_emulate(CLI::App& app) {
   auto* cmd =
       app.add_subcommand("emulate",
-                         "Run an emulated bench instrument on 127.0.0.1 (SCPI supply or Modbus TCP "
-                         "chamber) until SIGINT / SIGTERM");
+                         "Run an emulated bench instrument on 127.0.0.1 (SCPI supply, Modbus TCP "
+                         "chamber, sai-rpc switch ASIC, SCPI optical attenuator) until SIGINT / "
+                         "SIGTERM");
   cmd->require_subcommand(1);
   auto pa = std::make_shared<psu_args>();
   auto ca = std::make_shared<chamber_args>();
@@ -165,9 +243,34 @@ command_fn add_emulate(CLI::App& app) {
   ch->add_option("--serial", ca->serial, "Serial number register value")
       ->check(CLI::Range(1L, 2147483647L));
 
-  return [psu, ch, pa, ca](app_state&) -> int {
+  auto aa = std::make_shared<asic_args>();
+  auto* as = cmd->add_subcommand("asic",
+                                 "An emulated switch ASIC speaking the sai-rpc JSON-line protocol "
+                                 "(docs/asic.md), in real time");
+  as->add_option("--port", aa->port, "TCP port on 127.0.0.1 (0: any free port, printed)")
+      ->required()
+      ->check(CLI::Range(0, 65535));
+  as->add_option("--model", aa->model, "ASIC preset: 51t2, 25t6 or 12t8")->capture_default_str();
+  as->add_option("--serial", aa->serial, "Serial number answered to info");
+  as->add_flag("--loopback", aa->loopback,
+               "Loop every lane's Tx back to its Rx (so PRBS locks and FEC counts)");
+
+  auto va = std::make_shared<voa_args>();
+  auto* vo = cmd->add_subcommand("voa",
+                                 "An emulated variable optical attenuator (Keysight N7762A "
+                                 "commands) speaking SCPI on a raw TCP socket");
+  vo->add_option("--port", va->port, "TCP port on 127.0.0.1 (0: any free port, printed)")
+      ->required()
+      ->check(CLI::Range(0, 65535));
+  vo->add_option("--serial", va->serial, "Serial number answered to *IDN?");
+  vo->add_option("--attenuation", va->attenuation, "Attenuation at start, dB")
+      ->capture_default_str();
+
+  return [psu, ch, pa, ca, as, aa, vo, va](app_state&) -> int {
     if (psu->parsed()) return run_psu(*pa);
     if (ch->parsed()) return run_chamber(*ca);
+    if (as->parsed()) return run_asic(*aa);
+    if (vo->parsed()) return run_voa(*va);
     return exit_code::bad_input;
   };
 }

@@ -1,5 +1,5 @@
-// `hilt emulate psu|chamber`: the standalone emulators, driven by the real drivers over TCP in
-// real time, and stopped by SIGTERM / SIGINT (exit 0).
+// `hilt emulate psu|chamber|asic|voa`: the standalone emulators, driven by the real drivers over
+// TCP in real time, and stopped by SIGTERM / SIGINT (exit 0).
 #include <gtest/gtest.h>
 #include <poll.h>
 #include <signal.h>
@@ -7,12 +7,17 @@
 #include <unistd.h>
 
 #include <regex>
+#include <thread>
 
 #include "hilt/error.hpp"
 #include "hilt/modbus_chamber/chamber.hpp"
 #include "hilt/modbus_chamber/driver.hpp"
+#include "hilt/sai_rpc/asic.hpp"
+#include "hilt/sai_rpc/driver.hpp"
 #include "hilt/scpi_psu/driver.hpp"
 #include "hilt/scpi_psu/supply.hpp"
+#include "hilt/scpi_voa/attenuator.hpp"
+#include "hilt/scpi_voa/driver.hpp"
 #include "test_support.hpp"
 
 namespace {
@@ -123,6 +128,52 @@ TEST(HiltEmulate, ChamberServesTheDriverAndStopsOnSigint) {
   EXPECT_EQ(p.stop(SIGINT), 0);
 }
 
+TEST(HiltEmulate, AsicWithLoopbackLocksPrbsThroughTheSaiRpcDriver) {
+  child p({HILT_BINARY, "emulate", "asic", "--port", "0", "--loopback", "--serial", "LAB0001"});
+  const std::string line = p.first_line();
+  const auto port = port_of(line);
+  ASSERT_NE(port, 0) << line;
+  EXPECT_TRUE(hilt::test::has_text(line, "(512 lanes, every lane looped back) speaking sai-rpc"))
+      << line;
+  inst_bench b("", hilt::clock_mode::real);
+  auto drv = hilt::sai_rpc::make_driver();
+  auto asic = b.make_as<hilt::sai_rpc::sai_asic>(*drv, "asic0",
+                                                 fmt::format("sai-rpc:tcp:127.0.0.1:{}", port), "");
+  auto id = b.run(asic->async_identify());
+  ASSERT_TRUE(id) << b.log();
+  EXPECT_EQ(id.value().serial, "LAB0001");
+  EXPECT_EQ(asic->lanes_of(64), 8);
+  ASSERT_FALSE(b.run(
+      asic->async_prbs_configure(3, hilt::prbs_config::enable_tx_rx, hilt::prbs_pattern::prbs31q)))
+      << b.log();
+  std::this_thread::sleep_for(50ms);  // real time: some bits go by
+  auto st = b.run(asic->async_prbs_read(3));
+  ASSERT_TRUE(st) << b.log();
+  ASSERT_EQ(st.value().size(), 8u);
+  for (const auto& l : st.value()) {
+    EXPECT_TRUE(l.locked) << "lane " << l.lane;
+    EXPECT_GT(l.bits, 0u) << "lane " << l.lane;
+  }
+  EXPECT_EQ(p.stop(SIGTERM), 0);
+}
+
+TEST(HiltEmulate, VoaServesTheScpiVoaDriver) {
+  child p({HILT_BINARY, "emulate", "voa", "--port", "0", "--attenuation", "3"});
+  const auto port = port_of(p.first_line());
+  ASSERT_NE(port, 0);
+  inst_bench b("", hilt::clock_mode::real);
+  auto drv = hilt::scpi_voa::make_driver();
+  auto voa = b.make_as<hilt::scpi_voa::scpi_attenuator>(
+      *drv, "voa1", fmt::format("scpi-voa:tcp:127.0.0.1:{}", port), "");
+  auto a = b.run(voa->async_read_attenuation());
+  ASSERT_TRUE(a) << b.log();
+  EXPECT_NEAR(a.value(), 3.0, 1e-9);
+  a = b.run(voa->async_set_attenuation(12.5));
+  ASSERT_TRUE(a) << b.log();
+  EXPECT_NEAR(a.value(), 12.5, 1e-9);
+  EXPECT_EQ(p.stop(SIGINT), 0);
+}
+
 TEST(HiltEmulate, BadArgumentsAreUsageErrors) {
   auto [rc, out] =
       hilt::test::run_command(std::string(HILT_BINARY) + " emulate psu --port 5025 --model e3631");
@@ -134,6 +185,16 @@ TEST(HiltEmulate, BadArgumentsAreUsageErrors) {
   std::tie(rc, out) = hilt::test::run_command(std::string(HILT_BINARY) + " emulate chamber");
   EXPECT_EQ(rc, hilt::exit_code::bad_input);
   EXPECT_TRUE(hilt::test::has_text(out, "--port is required")) << out;
+  std::tie(rc, out) =
+      hilt::test::run_command(std::string(HILT_BINARY) + " emulate asic --port 0 --model 99t9");
+  EXPECT_EQ(rc, hilt::exit_code::bad_input);
+  EXPECT_TRUE(hilt::test::has_text(out, "hilt: --model: unknown ASIC model '99t9'; known: 51t2, "))
+      << out;
+  std::tie(rc, out) =
+      hilt::test::run_command(std::string(HILT_BINARY) + " emulate voa --port 0 --attenuation 70");
+  EXPECT_EQ(rc, hilt::exit_code::bad_input);
+  EXPECT_TRUE(hilt::test::has_text(out, "--attenuation 70 dB is outside the attenuator's 0..40 dB"))
+      << out;
 }
 
 }  // namespace
