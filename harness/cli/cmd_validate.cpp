@@ -2,8 +2,8 @@
 #include <fmt/format.h>
 #include <yaml-cpp/yaml.h>
 
-#include "cli.hpp"
 #include <boost/asio/io_context.hpp>
+#include "cli.hpp"
 
 #include "hilt/bench.hpp"
 #include "hilt/clock.hpp"

@@ -34,10 +34,9 @@ std::string_view to_string(device_class c) noexcept {
 }
 
 std::optional<device_class> parse_device_class(std::string_view s) noexcept {
-  for (auto c :
-       {device_class::managed_module, device_class::switch_asic, device_class::power_supply,
-        device_class::power_monitor, device_class::thermal_chamber,
-        device_class::optical_attenuator}) {
+  for (auto c : {device_class::managed_module, device_class::switch_asic,
+                 device_class::power_supply, device_class::power_monitor,
+                 device_class::thermal_chamber, device_class::optical_attenuator}) {
     if (to_string(c) == s) return c;
   }
   return std::nullopt;
@@ -480,7 +479,7 @@ task<result<double>> optical_attenuator::async_set_wavelength(double nm,
   HILT_GUARDED(do_set_wavelength(nm), timeout);
 }
 task<std::error_code> optical_attenuator::async_set_shutter(bool closed,
-                                                           std::optional<duration> timeout) {
+                                                            std::optional<duration> timeout) {
   HILT_GUARDED(do_set_shutter(closed), timeout);
 }
 task<result<double>> optical_attenuator::do_set_attenuation(double) {

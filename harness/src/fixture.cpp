@@ -161,8 +161,7 @@ std::optional<double> loss_db(checker& c, const YAML::Node& n, const char* key) 
   return q->value;
 }
 
-void parse_links(const YAML::Node& links, fixture& f, const driver_registry* registry,
-                 checker& c) {
+void parse_links(const YAML::Node& links, fixture& f, const driver_registry* registry, checker& c) {
   if (!links) return;
   if (!links.IsSequence()) {
     c.add(links, "'links' must be a list of links (asic:, loopback: or fiber: entries)");
@@ -214,7 +213,8 @@ void parse_links(const YAML::Node& links, fixture& f, const driver_registry* reg
             slash == std::string::npos ? 0 : std::strtol(asic->c_str() + slash + 1, &end, 10);
         if (slash == std::string::npos || slash == 0 || !end || *end != '\0' || port < 1 ||
             port > 1024) {
-          c.add(l["asic"], fmt::format("'asic' must be DEVICE/PORT, like asic0/1; got '{}'", *asic));
+          c.add(l["asic"],
+                fmt::format("'asic' must be DEVICE/PORT, like asic0/1; got '{}'", *asic));
           ok = false;
         } else {
           e.asic = asic->substr(0, slash);
@@ -339,7 +339,8 @@ void parse_links(const YAML::Node& links, fixture& f, const driver_registry* reg
       } else {
         if (auto it = used.find(m + " media lanes"); it != used.end())
           c.add(l, fmt::format("{} media lanes are already linked at {}", m, it->second));
-        for (int lane : o.media_lanes) claim(l, fmt::format("{} media lane {}", m, lane));
+        for (int lane : o.media_lanes)
+          claim(l, fmt::format("{} media lane {}", m, lane));
       }
     };
     claim_media(o.a);
@@ -368,11 +369,10 @@ fixture parse(const std::string& source_text, const std::filesystem::path& file,
     c.add(root, root["sequence"] ? "this is a sequence, not a fixture (it has 'sequence:')"
                                  : "a fixture needs a 'fixture:' key naming it");
   }
-  c.known_keys(
-      root,
-      {"fixture", "description", "clock", "seed", "calibration", "emulation", "devices", "links",
-       "duts"},
-      "a fixture");
+  c.known_keys(root,
+               {"fixture", "description", "clock", "seed", "calibration", "emulation", "devices",
+                "links", "duts"},
+               "a fixture");
   if (auto n = c.scalar(root, "fixture", root, false, "a fixture")) f.name = *n;
   if (auto d = c.scalar(root, "description", root, false, "a fixture")) f.description = *d;
   if (auto ck = c.scalar(root, "clock", root, false, "a fixture")) {

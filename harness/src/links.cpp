@@ -33,16 +33,17 @@ std::vector<int> parse_lane_list(std::string_view text, std::string& error) {
     return v >= 1 && v <= 64;
   };
   auto trim = [](std::string_view s) {
-    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-    while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+    while (!s.empty() && (s.front() == ' ' || s.front() == '\t'))
+      s.remove_prefix(1);
+    while (!s.empty() && (s.back() == ' ' || s.back() == '\t'))
+      s.remove_suffix(1);
     return s;
   };
   std::size_t pos = 0;
   while (pos <= text.size()) {
     const auto comma = text.find(',', pos);
-    const std::string_view item =
-        trim(text.substr(pos, comma == std::string_view::npos ? std::string_view::npos
-                                                              : comma - pos));
+    const std::string_view item = trim(
+        text.substr(pos, comma == std::string_view::npos ? std::string_view::npos : comma - pos));
     const auto dash = item.find('-');
     int lo = 0, hi = 0;
     if (dash == std::string_view::npos) {
@@ -51,14 +52,16 @@ std::vector<int> parse_lane_list(std::string_view text, std::string& error) {
         return {};
       }
       hi = lo;
-    } else if (!number(trim(item.substr(0, dash)), lo) || !number(trim(item.substr(dash + 1)), hi)) {
+    } else if (!number(trim(item.substr(0, dash)), lo) ||
+               !number(trim(item.substr(dash + 1)), hi)) {
       error = fmt::format("'{}' is not a lane range like 1-8 (lanes 1 to 64)", item);
       return {};
     } else if (lo > hi) {
       error = fmt::format("'{}' is an empty range: its first lane is above its last", item);
       return {};
     }
-    for (int l = lo; l <= hi; ++l) out.push_back(l);
+    for (int l = lo; l <= hi; ++l)
+      out.push_back(l);
     if (comma == std::string_view::npos) break;
     pos = comma + 1;
   }

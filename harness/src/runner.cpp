@@ -831,11 +831,11 @@ run_summary run_sequence(const run_options& opts, const driver_registry& registr
                                          seq::load_options{overrides})
                : seq::load_sequence(opts.sequence, seq::load_options{overrides});
   // The bench: --fixture, else the one the sequence names (`fixture:`), else the default.
-  const std::filesystem::path fixture_path =
-      resuming ? std::filesystem::path(stored->fixture_path)
-      : !opts.fixture.empty() ? opts.fixture
-      : !seq.fixture.empty()  ? std::filesystem::path(seq.fixture)
-                              : default_fixture_path();
+  const std::filesystem::path fixture_path = resuming ? std::filesystem::path(stored->fixture_path)
+                                             : !opts.fixture.empty() ? opts.fixture
+                                             : !seq.fixture.empty()
+                                                 ? std::filesystem::path(seq.fixture)
+                                                 : default_fixture_path();
   const fixture fx = resuming ? load_fixture_text(stored->fixture_text, fixture_path, &registry)
                               : load_fixture(fixture_path, &registry);
   if (auto problems = seq::check_sequence_against_fixture(seq, fx); !problems.empty()) {

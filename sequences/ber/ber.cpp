@@ -78,8 +78,7 @@ bool same_ports(const prbs_end& a, const prbs_end& b) {
 task<std::error_code> enable_ends(const prbs_end& gen, const prbs_end& chk, prbs_pattern p,
                                   bool on) {
   if (same_module_end(gen, chk)) {
-    co_return co_await chk.module->async_prbs_configure(chk.side, chk.lanes | gen.lanes, p, on,
-                                                        on);
+    co_return co_await chk.module->async_prbs_configure(chk.side, chk.lanes | gen.lanes, p, on, on);
   }
   if (is_asic(gen) && is_asic(chk) && same_ports(gen, chk)) {
     for (const auto& e : chk.ports) {
@@ -96,7 +95,7 @@ task<std::error_code> enable_ends(const prbs_end& gen, const prbs_end& chk, prbs
     const bool generator_now = on ? pass == 0 : pass == 1;
     const prbs_end& e = generator_now ? gen : chk;
     if (is_asic(e)) {
-      const prbs_config cfg = !on              ? prbs_config::disable
+      const prbs_config cfg = !on             ? prbs_config::disable
                               : generator_now ? prbs_config::enable_tx
                                               : prbs_config::enable_rx;
       for (const auto& port : e.ports) {
@@ -183,12 +182,11 @@ std::shared_ptr<const step> parse_ber(parse_context& ctx, const step_spec& spec)
       }
     }
   }
-  static constexpr std::array<std::string_view, 4> ends{"module", "asic", "far_module",
-                                                        "far_asic"};
+  static constexpr std::array<std::string_view, 4> ends{"module", "asic", "far_module", "far_asic"};
   auto read_end = [&](std::string_view key, ber_step::end_kind& out) {
     if (const auto* e = spec.options.find(key)) {
       if (auto v = ctx.read_choice(e->value, key, ends)) {
-        out = *v == "module"     ? ber_step::end_kind::module
+        out = *v == "module"       ? ber_step::end_kind::module
               : *v == "asic"       ? ber_step::end_kind::asic
               : *v == "far_module" ? ber_step::end_kind::far_module
                                    : ber_step::end_kind::far_asic;
@@ -206,14 +204,15 @@ std::shared_ptr<const step> parse_ber(parse_context& ctx, const step_spec& spec)
               "checker: with a far end as generator too, the test never passes through the DUT; "
               "one end must be the DUT's module ('module') or its ASIC ports ('asic')");
   }
-  const bool module_end = cfg.generator == ber_step::end_kind::module ||
-                          cfg.checker == ber_step::end_kind::module;
+  const bool module_end =
+      cfg.generator == ber_step::end_kind::module || cfg.checker == ber_step::end_kind::module;
   if (const auto* e = spec.options.find("side")) {
     static constexpr std::array<std::string_view, 2> sides{"host", "media"};
     if (!module_end) {
-      ctx.error(e->key_node, "side: chooses the side of the DUT module's generator or checker; "
-                             "this test uses neither (generator and checker are 'asic', "
-                             "'far_module' or 'far_asic')");
+      ctx.error(e->key_node,
+                "side: chooses the side of the DUT module's generator or checker; "
+                "this test uses neither (generator and checker are 'asic', "
+                "'far_module' or 'far_asic')");
     } else if (auto v = ctx.read_choice(e->value, "side", sides)) {
       cfg.side = *v == "host" ? side::host : side::media;
     }
@@ -266,7 +265,6 @@ std::shared_ptr<const step> parse_ber(parse_context& ctx, const step_spec& spec)
   if (ctx.error_count() != errors_before || cfg.target <= 0) return nullptr;
   return std::make_shared<ber_step>(std::move(cfg));
 }
-
 
 struct lane_result {
   bool seen = false;  // the checker reported the lane
@@ -409,12 +407,11 @@ task<step_outcome> run_gate(step_context& ctx, const ber_step::config& c, const 
         lr.bits > 0 ? static_cast<double>(lr.errors) / static_cast<double>(lr.bits) : std::nan("");
     ctx.record(measurement{"ber", l, store_side, ber, "", std::nullopt});
     const double upper = ber_stats::upper_bound(lr.bits, lr.errors, c.confidence);
-    overall = worst(overall, ctx.record(measurement{"ber_upper", l, store_side, upper, "",
-                                                    c.judge ? std::optional<limit>(ber_limit)
-                                                            : std::nullopt}));
-    overall =
-        worst(overall,
-              ctx.record(measurement{"prbs_lock", l, store_side, lr.lost ? 0.0 : 1.0, "", lock_limit}));
+    overall = worst(
+        overall, ctx.record(measurement{"ber_upper", l, store_side, upper, "",
+                                        c.judge ? std::optional<limit>(ber_limit) : std::nullopt}));
+    overall = worst(overall, ctx.record(measurement{"prbs_lock", l, store_side, lr.lost ? 0.0 : 1.0,
+                                                    "", lock_limit}));
     if (lr.lost) {
       ++lost;
       overall = worst(overall, verdict::fail);
@@ -533,11 +530,11 @@ task<step_outcome> ber_step::run(step_context& ctx) const {
     for (int l : lanes) {
       if (std::find(linked_host_lanes.begin(), linked_host_lanes.end(), l) ==
           linked_host_lanes.end()) {
-        co_return step_outcome{verdict::error, make_error_code(errc::invalid_argument),
-                               fmt::format("ber: host lane {} of {} is not linked to the ASIC "
-                                           "(linked: {}; {})",
-                                           l, describe_device(*m), lanes_text(linked_host_lanes),
-                                           c.where)};
+        co_return step_outcome{
+            verdict::error, make_error_code(errc::invalid_argument),
+            fmt::format("ber: host lane {} of {} is not linked to the ASIC "
+                        "(linked: {}; {})",
+                        l, describe_device(*m), lanes_text(linked_host_lanes), c.where)};
       }
     }
   } else if (c.checker == end_kind::far_asic) {
@@ -558,11 +555,11 @@ task<step_outcome> ber_step::run(step_context& ctx) const {
       e.side = c.side;
       // The DUT's own checker (or a generator feeding it) on the tested lanes; a module
       // generator feeding another checker drives every lane of its side.
-      e.lanes = checker || c.checker == end_kind::module || c.checker == end_kind::far_module
-                    ? mask_of(lanes)
-                    : mask_of(c.side == side::host && !linked_host_lanes.empty()
-                                  ? linked_host_lanes
-                                  : all_lanes(*m, c.side));
+      e.lanes =
+          checker || c.checker == end_kind::module || c.checker == end_kind::far_module
+              ? mask_of(lanes)
+              : mask_of(c.side == side::host && !linked_host_lanes.empty() ? linked_host_lanes
+                                                                           : all_lanes(*m, c.side));
     } else if (k == end_kind::far_module) {
       e.module = far;
       e.side = side::media;

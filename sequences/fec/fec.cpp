@@ -26,7 +26,8 @@ std::vector<linked_port> linked_ports(step_context& ctx, const managed_module& m
       return {};
     }
     bool seen = false;
-    for (const auto& p : out) seen = seen || (p.asic == asic && p.port == l->port);
+    for (const auto& p : out)
+      seen = seen || (p.asic == asic && p.port == l->port);
     if (!seen) out.push_back({asic, l->port, l->where});
   }
   return out;
@@ -37,9 +38,9 @@ double fec_window::pre_fec_ber() const noexcept {
   // RS(544,514) and RS(528,514): 10-bit symbols (IEEE 802.3 cl. 91 / 119).
   const double symbols = mode == fec_mode::rs528 ? 528.0 : 544.0;
   const double bits = static_cast<double>(codewords) * symbols * 10.0;
-  const double errors = static_cast<double>(corrected_bits) +
-                        static_cast<double>(max_correctable + 1) *
-                            static_cast<double>(uncorrectable);
+  const double errors =
+      static_cast<double>(corrected_bits) +
+      static_cast<double>(max_correctable + 1) * static_cast<double>(uncorrectable);
   return errors / bits;
 }
 
@@ -131,7 +132,8 @@ task<step_outcome> fec_step::run(step_context& ctx) const {
                            fmt::format("fec: {} ({})", error, c.where)};
   }
   std::vector<std::string> names;
-  for (const auto& p : ports) names.push_back(fmt::format("{}/{}", p.asic->name(), p.port));
+  for (const auto& p : ports)
+    names.push_back(fmt::format("{}/{}", p.asic->name(), p.port));
   const std::string what = fmt::format("FEC on {}", join(names, port_text_sep));
 
   // 1. Mode (clears the counters).
@@ -139,14 +141,13 @@ task<step_outcome> fec_step::run(step_context& ctx) const {
     for (const auto& p : ports) {
       auto r = co_await p.asic->async_set_fec_mode(p.port, *c.mode);
       if (!r) {
-        co_return device_failure(*p.asic,
-                                 fmt::format("set port {} fec_mode {}", p.port, to_string(*c.mode)),
-                                 r.error());
+        co_return device_failure(
+            *p.asic, fmt::format("set port {} fec_mode {}", p.port, to_string(*c.mode)), r.error());
       }
       if (r.value() != *c.mode) {
-        const std::string msg = fmt::format("{}: port {}: FEC mode {} requested, {} in effect",
-                                            describe_device(*p.asic), p.port, to_string(*c.mode),
-                                            to_string(r.value()));
+        const std::string msg =
+            fmt::format("{}: port {}: FEC mode {} requested, {} in effect",
+                        describe_device(*p.asic), p.port, to_string(*c.mode), to_string(r.value()));
         ctx.event(severity::alarm, "fec_mode_mismatch", msg);
         co_return step_outcome{verdict::fail, {}, msg};
       }
@@ -166,7 +167,8 @@ task<step_outcome> fec_step::run(step_context& ctx) const {
     std::vector<std::string> down;
     for (const auto& p : ports) {
       auto r = co_await p.asic->async_link_status(p.port);
-      if (!r) co_return device_failure(*p.asic, fmt::format("read port {} link", p.port), r.error());
+      if (!r)
+        co_return device_failure(*p.asic, fmt::format("read port {} link", p.port), r.error());
       if (r.value().up) continue;
       std::vector<std::string> lanes;
       for (const auto& l : r.value().lanes) {
@@ -188,9 +190,9 @@ task<step_outcome> fec_step::run(step_context& ctx) const {
     }
     std::error_code ec = make_error_code(errc::cancelled);
     if (!co_await step_cancelled())
-      ec = co_await clk.async_sleep(std::min<clock::duration>(std::chrono::milliseconds(100),
-                                                              c.link_timeout),
-                                    asio::use_awaitable);
+      ec = co_await clk.async_sleep(
+          std::min<clock::duration>(std::chrono::milliseconds(100), c.link_timeout),
+          asio::use_awaitable);
     if (ec) {
       co_return step_outcome{verdict::error, make_error_code(errc::cancelled),
                              "fec: cancelled while waiting for link up"};
@@ -223,9 +225,11 @@ task<step_outcome> fec_step::run(step_context& ctx) const {
     if (!r) co_return device_failure(*p.asic, fmt::format("read port {} FEC", p.port), r.error());
     add_window(w, start[i], r.value(), fmt::format("{}/{}", p.asic->name(), p.port));
     auto st = co_await p.asic->async_link_status(p.port);
-    if (!st) co_return device_failure(*p.asic, fmt::format("read port {} link", p.port), st.error());
+    if (!st)
+      co_return device_failure(*p.asic, fmt::format("read port {} link", p.port), st.error());
     bool lost = !st.value().up;
-    for (const auto& l : st.value().lanes) lost = lost || l.signal_lost || l.lock_lost;
+    for (const auto& l : st.value().lanes)
+      lost = lost || l.signal_lost || l.lock_lost;
     if (lost) flaps.push_back(fmt::format("{}/{}", p.asic->name(), p.port));
   }
   const double window_s = std::chrono::duration<double>(clk.now() - t0).count();
@@ -275,12 +279,13 @@ task<step_outcome> fec_step::run(step_context& ctx) const {
                           join(w.wrapped_counters)));
     overall = worst(overall, verdict::fail);
   }
-  ctx.log().info("{}: {}: {} codewords in {:.0f} s, {} correctable, {} uncorrectable, pre-FEC BER "
-                 "{:.3g}",
-                 describe_device(*m), what, w.codewords, window_s, w.correctable, w.uncorrectable,
-                 ber);
+  ctx.log().info(
+      "{}: {}: {} codewords in {:.0f} s, {} correctable, {} uncorrectable, pre-FEC BER "
+      "{:.3g}",
+      describe_device(*m), what, w.codewords, window_s, w.correctable, w.uncorrectable, ber);
   co_return step_outcome{
-      overall, {},
+      overall,
+      {},
       fmt::format("{}: {} codewords in {}, {} uncorrectable (max {}), pre-FEC BER {:.3g} (max "
                   "{:g}){}",
                   what, w.codewords, format_duration(c.window), w.uncorrectable,

@@ -24,9 +24,12 @@ struct settable {
   dimension dim;           // none: on/off
 };
 constexpr settable settables[] = {
-    {"low_power", "module", dimension::none},        {"tx_disable", "module", dimension::none},
-    {"setpoint", "chamber", dimension::temperature}, {"voltage", "supply", dimension::voltage},
-    {"current_limit", "supply", dimension::current}, {"output", "supply", dimension::none},
+    {"low_power", "module", dimension::none},
+    {"tx_disable", "module", dimension::none},
+    {"setpoint", "chamber", dimension::temperature},
+    {"voltage", "supply", dimension::voltage},
+    {"current_limit", "supply", dimension::current},
+    {"output", "supply", dimension::none},
     {"attenuation", "attenuator", dimension::ratio_db},
     {"wavelength", "attenuator", dimension::length},
     {"shutter", "attenuator", dimension::none},  // open | closed
@@ -246,9 +249,10 @@ std::vector<device_need> set_step::required_devices() const {
       const auto r = voa->range();
       for (const auto& s : cfg.settings) {
         if (s.key == "attenuation" && !(s.value >= r.min_db && s.value <= r.max_db)) {
-          return fmt::format("attenuation: {} is outside the range of attenuator '{}' "
-                             "({:g} dB to {:g} dB)",
-                             s.written, cfg.device, r.min_db, r.max_db);
+          return fmt::format(
+              "attenuation: {} is outside the range of attenuator '{}' "
+              "({:g} dB to {:g} dB)",
+              s.written, cfg.device, r.min_db, r.max_db);
         }
       }
     }
@@ -267,18 +271,18 @@ task<step_outcome> set_step::set_link(step_context& ctx) const {
   if (m == nullptr) co_return no_dut("set");
   const auto links = ctx.links().electrical_of(m->name());
   if (links.empty()) {
-    co_return step_outcome{verdict::error, make_error_code(errc::invalid_argument),
-                           fmt::format("set: {} is linked to no switch ASIC (fixture 'links:')",
-                                       describe_device(*m))};
+    co_return step_outcome{
+        verdict::error, make_error_code(errc::invalid_argument),
+        fmt::format("set: {} is linked to no switch ASIC (fixture 'links:')", describe_device(*m))};
   }
   std::vector<std::string> done;
   for (const auto& s : config_.settings) {
     for (const auto* l : links) {
       auto* asic = dynamic_cast<switch_asic*>(ctx.find_device(l->asic));
       if (asic == nullptr) {
-        co_return step_outcome{verdict::error, make_error_code(errc::device_not_found),
-                               fmt::format("set: switch ASIC '{}' ({}) is not open on this bench",
-                                           l->asic, l->where)};
+        co_return step_outcome{
+            verdict::error, make_error_code(errc::device_not_found),
+            fmt::format("set: switch ASIC '{}' ({}) is not open on this bench", l->asic, l->where)};
       }
       if (s.key == "fec_mode") {
         const std::string op = fmt::format("set port {} fec_mode {}", l->port, s.written);
@@ -348,12 +352,13 @@ task<step_outcome> set_step::set_device(step_context& ctx) const {
   auto* voa = dynamic_cast<optical_attenuator*>(d);
   const std::string_view owner = config_.owner;
   const bool for_chamber = owner == "chamber";
-  if (for_chamber ? chamber == nullptr
-                  : owner == "attenuator" ? voa == nullptr : supply == nullptr) {
-    co_return step_outcome{verdict::error, make_error_code(errc::invalid_argument),
-                           fmt::format("{}: is a {}; {} is a setting of {}", describe_device(*d),
-                                       to_string(d->kind()), config_.settings.front().key,
-                                       owner_noun(owner))};
+  if (for_chamber             ? chamber == nullptr
+      : owner == "attenuator" ? voa == nullptr
+                              : supply == nullptr) {
+    co_return step_outcome{
+        verdict::error, make_error_code(errc::invalid_argument),
+        fmt::format("{}: is a {}; {} is a setting of {}", describe_device(*d), to_string(d->kind()),
+                    config_.settings.front().key, owner_noun(owner))};
   }
   if (voa != nullptr) co_return co_await set_attenuator(ctx, *voa);
   // Two DUTs never drive one instrument at the same time.
@@ -406,8 +411,7 @@ task<step_outcome> set_step::set_attenuator(step_context& ctx, optical_attenuato
     } else if (s.key == "wavelength") {
       auto r = co_await voa.async_set_wavelength(s.value * 1e9);
       if (!r) co_return device_failure(voa, op, r.error());
-      note = fmt::format("wavelength: requested {:g} nm, actual {:g} nm", s.value * 1e9,
-                         r.value());
+      note = fmt::format("wavelength: requested {:g} nm, actual {:g} nm", s.value * 1e9, r.value());
     } else {  // shutter
       if (auto ec = co_await voa.async_set_shutter(s.flag)) co_return device_failure(voa, op, ec);
       note = fmt::format("shutter {}", s.written);

@@ -38,13 +38,13 @@ namespace hilt::seq {
 class set_step final : public step, public needs_devices, public needs_links {
  public:
   struct setting {
-    std::string key;      // low_power, tx_disable, setpoint, voltage, current_limit, output
-    bool flag = false;    // low_power, tx_disable, output
-    double value = 0;     // setpoint (C), voltage (V), current_limit (A), attenuation (dB),
-                          // wavelength (m)
+    std::string key;    // low_power, tx_disable, setpoint, voltage, current_limit, output
+    bool flag = false;  // low_power, tx_disable, output
+    double value = 0;   // setpoint (C), voltage (V), current_limit (A), attenuation (dB),
+                        // wavelength (m)
     fec_mode fec = fec_mode::none;  // fec_mode
     tx_fir taps;                    // tx_fir
-    std::string written;  // as written (substituted), for messages
+    std::string written;            // as written (substituted), for messages
   };
   struct config {
     std::vector<setting> settings;  // in the order written

@@ -145,7 +145,8 @@ void check_links(const std::vector<step_node>& nodes, const hilt::fixture& fx,
           if (need.what == link_need::kind::asic) {
             ok = !fx.links.electrical_of(d.module).empty();
           } else {
-            for (const auto* o : fx.links.optical_of(d.module)) ok = ok || !o->loopback();
+            for (const auto* o : fx.links.optical_of(d.module))
+              ok = ok || !o->loopback();
           }
           if (ok || !seen.insert(need.where + '\x1f' + d.module).second) continue;
           errors.emplace_back(

@@ -443,8 +443,9 @@ void parse_document(loader& ld, const YAML::Node& root, const load_options& opts
   if (const auto* e = top.find("fixture")) {
     if (auto t = ctx.read_text(e->value, "fixture")) {
       if (t->empty()) {
-        ctx.error(e->value, "fixture: expected the path of the fixture this sequence is written "
-                            "for, got an empty text");
+        ctx.error(e->value,
+                  "fixture: expected the path of the fixture this sequence is written "
+                  "for, got an empty text");
       } else {
         std::filesystem::path f(*t);
         if (f.is_relative()) f = std::filesystem::path(seq.path).parent_path() / f;
@@ -545,10 +546,9 @@ analysis analyse_file(const std::filesystem::path& file, const load_options& opt
 }  // namespace
 
 const std::vector<std::string>& top_level_keys() {
-  static const std::vector<std::string> keys{"sequence", "description", "parameters",
-                                             "limits",   "fixture",     "duts",
-                                             "on_fail",  "setup",       "main",
-                                             "cleanup"};
+  static const std::vector<std::string> keys{"sequence", "description", "parameters", "limits",
+                                             "fixture",  "duts",        "on_fail",    "setup",
+                                             "main",     "cleanup"};
   return keys;
 }
 

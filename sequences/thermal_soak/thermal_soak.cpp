@@ -821,8 +821,9 @@ std::shared_ptr<const step> parse_soak(parse_context& ctx, const step_spec& spec
   }
   if (const auto* e = spec.options.find("post_fec_window")) {
     if (!spec.options.has("max_post_fec_errors")) {
-      ctx.error(e->key_node, "post_fec_window: applies to max_post_fec_errors, which this step "
-                             "does not set");
+      ctx.error(e->key_node,
+                "post_fec_window: applies to max_post_fec_errors, which this step "
+                "does not set");
     } else if (auto d = ctx.read_duration(e->value, "post_fec_window", /*allow_zero=*/false)) {
       cfg.post_fec_window = *d;
     }
@@ -1024,9 +1025,9 @@ task<step_outcome> thermal_soak_step::run(step_context& ctx) const {
     std::string error;
     pf.ports = linked_ports(ctx, *m, error);
     if (pf.ports.empty()) {
-      co_return step_outcome{verdict::error, make_error_code(errc::invalid_argument),
-                             fmt::format("thermal_soak: max_post_fec_errors: {} ({})", error,
-                                         c.post_fec_where)};
+      co_return step_outcome{
+          verdict::error, make_error_code(errc::invalid_argument),
+          fmt::format("thermal_soak: max_post_fec_errors: {} ({})", error, c.post_fec_where)};
     }
   }
 

@@ -44,8 +44,8 @@ TEST(SwitchBench, RxSensitivitySweepGivesAMonotonicWaterfallStoredPerLane) {
   temp_dir d;
   const std::string db = (d / "r.db").string();
   // Its bench is the one it names (fixture: ../../fixtures/switch-bench.yaml): no --fixture.
-  auto r = run_hilt({"run", library("rx-sensitivity.yaml"), "--db", db, "-q", "--set",
-                     "first=0 dB", "--set", "last=6 dB", "--set", "step=0.5 dB"});
+  auto r = run_hilt({"run", library("rx-sensitivity.yaml"), "--db", db, "-q", "--set", "first=0 dB",
+                     "--set", "last=6 dB", "--set", "step=0.5 dB"});
   ASSERT_EQ(r.exit_code, 0) << r.out << r.err;  // points are recorded, not judged
   // Per point (13) and media lane (4): received power and the BER counts.
   const auto power = query_rows(db,
@@ -84,11 +84,13 @@ TEST(SwitchBench, RxSensitivitySweepGivesAMonotonicWaterfallStoredPerLane) {
   }
   // The attenuator was set at every point (requested vs actual in the events) and closed at the
   // end.
-  EXPECT_EQ(query_one(db, "SELECT COUNT(*) FROM events WHERE kind = 'set' AND message LIKE "
-                          "'voa1 %attenuation: requested%'"),
+  EXPECT_EQ(query_one(db,
+                      "SELECT COUNT(*) FROM events WHERE kind = 'set' AND message LIKE "
+                      "'voa1 %attenuation: requested%'"),
             "14");
-  EXPECT_EQ(query_one(db, "SELECT COUNT(*) FROM events WHERE kind = 'set' AND message LIKE "
-                          "'voa1 %shutter closed%'"),
+  EXPECT_EQ(query_one(db,
+                      "SELECT COUNT(*) FROM events WHERE kind = 'set' AND message LIKE "
+                      "'voa1 %shutter closed%'"),
             "1");
 }
 
@@ -113,17 +115,19 @@ main:
   auto r = run_hilt({"run", seq, "--fixture", switch_bench(), "--db", db, "-q"});
   EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
   // Eight host lanes, stored as the DUT's host lanes.
-  EXPECT_EQ(query_one(db, "SELECT COUNT(*) || '|' || MIN(lane) || '|' || MAX(lane) FROM ber_counts "
-                          "WHERE side = 'host'"),
+  EXPECT_EQ(query_one(db,
+                      "SELECT COUNT(*) || '|' || MIN(lane) || '|' || MAX(lane) FROM ber_counts "
+                      "WHERE side = 'host'"),
             "8|1|8");
   EXPECT_EQ(query_one(db, "SELECT verdict FROM measurements WHERE name = 'fec_uncorrectable'"),
             "pass");
-  const double codewords = std::stod(
-      query_one(db, "SELECT value FROM measurements WHERE name = 'fec_codewords'"));
+  const double codewords =
+      std::stod(query_one(db, "SELECT value FROM measurements WHERE name = 'fec_codewords'"));
   // One minute of an 8 x 106.25 Gb/s port in 5440-bit codewords.
   EXPECT_NEAR(codewords, 60 * 8 * 106.25e9 / 5440, 0.02 * 60 * 8 * 106.25e9 / 5440);
-  EXPECT_EQ(query_one(db, "SELECT COUNT(*) FROM measurements WHERE name LIKE "
-                          "'fec_codeword_errors_s%'"),
+  EXPECT_EQ(query_one(db,
+                      "SELECT COUNT(*) FROM measurements WHERE name LIKE "
+                      "'fec_codeword_errors_s%'"),
             "17");
 }
 
@@ -146,8 +150,8 @@ TEST(SwitchBench, ValidateFindsMissingLinksAndAnAttenuationOutsideTheRange) {
             std::string::npos)
       << r.err;
   // And the library sequence itself fits the switch bench.
-  r = run_hilt({"validate", library("rx-sensitivity.yaml"), switch_bench(), "--fixture",
-                switch_bench()});
+  r = run_hilt(
+      {"validate", library("rx-sensitivity.yaml"), switch_bench(), "--fixture", switch_bench()});
   EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
 }
 
@@ -204,11 +208,13 @@ TEST(SwitchBench, SoakWithZeroPostFecErrorsOverAWindowPasses) {
   auto r = run_hilt({"run", fec_soak(d, "0 dB"), "--fixture", switch_bench(), "--db", db, "-q"});
   EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
   // One fec_uncorrectable sample per sample instant (4 h / 10 min), all zero.
-  EXPECT_EQ(query_one(db, "SELECT COUNT(*) || '|' || MAX(value) FROM samples s JOIN metrics m ON "
-                          "m.id = s.metric_id WHERE m.name = 'fec_uncorrectable'"),
+  EXPECT_EQ(query_one(db,
+                      "SELECT COUNT(*) || '|' || MAX(value) FROM samples s JOIN metrics m ON "
+                      "m.id = s.metric_id WHERE m.name = 'fec_uncorrectable'"),
             "24|0.0");
-  EXPECT_EQ(query_one(db, "SELECT value || '|' || verdict FROM measurements WHERE name = "
-                          "'post_fec_errors_max_window'"),
+  EXPECT_EQ(query_one(db,
+                      "SELECT value || '|' || verdict FROM measurements WHERE name = "
+                      "'post_fec_errors_max_window'"),
             "0.0|pass");
 }
 
@@ -217,11 +223,13 @@ TEST(SwitchBench, SoakWithUncorrectableCodewordsFailsWithEvents) {
   const std::string db = (d / "r.db").string();
   auto r = run_hilt({"run", fec_soak(d, "5 dB"), "--fixture", switch_bench(), "--db", db, "-q"});
   EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
-  EXPECT_EQ(query_one(db, "SELECT verdict FROM measurements WHERE name = "
-                          "'post_fec_errors_max_window'"),
+  EXPECT_EQ(query_one(db,
+                      "SELECT verdict FROM measurements WHERE name = "
+                      "'post_fec_errors_max_window'"),
             "fail");
-  EXPECT_GT(std::stod(query_one(db, "SELECT value FROM measurements WHERE name = "
-                                    "'post_fec_errors_max_window'")),
+  EXPECT_GT(std::stod(query_one(db,
+                                "SELECT value FROM measurements WHERE name = "
+                                "'post_fec_errors_max_window'")),
             1e6);
   EXPECT_NE(query_one(db, "SELECT COUNT(*) FROM events WHERE kind = 'post_fec_errors'"), "0");
 }
@@ -233,8 +241,9 @@ namespace {
 // BER (errors / bits) of lane 1 per ber step, in step order.
 std::vector<double> lane1_ber(const std::string& db) {
   std::vector<double> out;
-  for (const auto& row : query_rows(db, "SELECT bits, errors FROM ber_counts WHERE lane = 1 "
-                                        "ORDER BY id")) {
+  for (const auto& row : query_rows(db,
+                                    "SELECT bits, errors FROM ber_counts WHERE lane = 1 "
+                                    "ORDER BY id")) {
     const auto c = split(row, '|');
     out.push_back(std::stod(c[1]) / std::stod(c[0]));
   }
@@ -273,8 +282,8 @@ main:
   ASSERT_EQ(lpo.size(), 2u);
   EXPECT_GT(lpo[1], 5 * lpo[0]) << "default taps " << lpo[0] << ", no EQ " << lpo[1];
   // DR4 (slot 1, m1): its own media generator -> fiber -> the far module's checker.
-  const auto dsp = run_taps("1", "generator: module\n    checker: far_module",
-                            (d / "dsp.db").string());
+  const auto dsp =
+      run_taps("1", "generator: module\n    checker: far_module", (d / "dsp.db").string());
   ASSERT_EQ(dsp.size(), 2u);
   ASSERT_GT(dsp[0], 0);
   EXPECT_NEAR(dsp[1] / dsp[0], 1.0, 0.1) << "before " << dsp[0] << ", after " << dsp[1];

@@ -37,11 +37,11 @@ template <class T>
 using task = asio::awaitable<T>;
 
 enum class device_class {
-  managed_module,   // CMIS / SFF-8636 / SFF-8472 pluggable, CPO engine, ELSFP
-  switch_asic,      // switch ASIC port group
-  power_supply,     // programmable supply (SCPI)
-  power_monitor,    // PMBus rail
-  thermal_chamber,  // chamber (Modbus TCP)
+  managed_module,      // CMIS / SFF-8636 / SFF-8472 pluggable, CPO engine, ELSFP
+  switch_asic,         // switch ASIC port group
+  power_supply,        // programmable supply (SCPI)
+  power_monitor,       // PMBus rail
+  thermal_chamber,     // chamber (Modbus TCP)
   optical_attenuator,  // variable optical attenuator (SCPI)
 };
 std::string_view to_string(device_class c) noexcept;
@@ -224,7 +224,8 @@ class managed_module : public device {
 };
 
 // --- Switch ASIC -------------------------------------------------------------------------------
-// Semantics follow SAI (opencomputeproject/SAI inc/saiport.h; ../shared/reference/cmis-notes.md §7).
+// Semantics follow SAI (opencomputeproject/SAI inc/saiport.h; ../shared/reference/cmis-notes.md
+// §7).
 
 // SAI_PORT_ATTR_PRBS_CONFIG (sai_port_prbs_config_t): per port, all its lanes.
 enum class prbs_config { disable, enable_tx_rx, enable_rx, enable_tx };
@@ -278,7 +279,7 @@ struct asic_link_status {
 // (64 on most parts; a reader that sees one go backwards knows it wrapped).
 struct fec_counters {
   fec_mode mode = fec_mode::none;
-  int max_correctable = 0;        // 7 (RS-528) or 15 (RS-544)
+  int max_correctable = 0;  // 7 (RS-528) or 15 (RS-544)
   int counter_bits = 64;
   std::uint64_t correctable = 0;     // codewords with 1..max_correctable symbol errors
   std::uint64_t uncorrectable = 0;   // codewords with more
@@ -289,7 +290,8 @@ struct fec_counters {
   std::vector<std::uint64_t> histogram;
   std::uint64_t codewords() const noexcept {
     std::uint64_t n = 0;
-    for (auto v : histogram) n += v;
+    for (auto v : histogram)
+      n += v;
     return n;
   }
 };

@@ -38,8 +38,8 @@ struct electrical_link {
 };
 
 struct optical_link {
-  std::string a;                // module device name
-  std::string b;                // far module; empty for a loopback plug on `a`
+  std::string a;                 // module device name
+  std::string b;                 // far module; empty for a loopback plug on `a`
   std::vector<int> media_lanes;  // empty: every media lane of the module(s)
   double loss_db = 0;
   std::string attenuator;  // optical_attenuator device name, or empty

@@ -85,12 +85,13 @@ TEST(LaneList, RangesListsAndErrors) {
 }
 
 TEST_F(Links, ParsesElectricalLoopbackAndFiber) {
-  const auto f = hilt::load_fixture(write(R"(  - { asic: asic0/3, asic_lanes: 5-8, module: m1, host_lanes: 1-4, loss: 12 dB }
+  const auto f = hilt::load_fixture(
+      write(R"(  - { asic: asic0/3, asic_lanes: 5-8, module: m1, host_lanes: 1-4, loss: 12 dB }
   - { asic: asic0/4, module: m2, host_lanes: [1, 2] }
   - { module: m1, loopback: 2 dB, attenuator: voa1 }
   - { fiber: [m2, m3], media_lanes: 1-4, loss: 3 dB }
 )"),
-                                    &reg_);
+      &reg_);
   ASSERT_EQ(f.links.electrical.size(), 2u);
   EXPECT_EQ(f.links.electrical[0].asic, "asic0");
   EXPECT_EQ(f.links.electrical[0].port, 3);

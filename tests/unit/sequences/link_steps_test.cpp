@@ -20,9 +20,9 @@ class fake_asic final : public switch_asic {
   }
   std::string_view driver_name() const noexcept override { return "fake"; }
 
-  clock::time_point up_at{};        // link up from this harness time
+  clock::time_point up_at{};  // link up from this harness time
   bool never_up = false;
-  double codewords_per_s = 1e6;     // RS-544 codewords
+  double codewords_per_s = 1e6;  // RS-544 codewords
   double correctable_per_s = 1e3;
   double uncorrectable_per_s = 0;
   int counter_bits = 64;
@@ -154,8 +154,8 @@ TEST_F(LinkSteps, FecUncorrectableCodewordsFail) {
 }
 
 TEST_F(LinkSteps, FecCounterThatWrapsIsAnEventAndAFailNotAWrongCount) {
-  asic.counter_bits = 24;                // 2^24 codewords: S0 wraps at ~16.8 s at 1e6/s ...
-  asic.up_at = clock::time_point(15s);   // ... inside the window that starts at 15 s
+  asic.counter_bits = 24;               // 2^24 codewords: S0 wraps at ~16.8 s at 1e6/s ...
+  asic.up_at = clock::time_point(15s);  // ... inside the window that starts at 15 s
   const auto out = run(*one("  - step: fec\n    window: 20 s\n    link_timeout: 30 s\n"));
   EXPECT_EQ(out.verdict, verdict::fail);
   ASSERT_TRUE(has_event("counter_wrapped"));
@@ -189,8 +189,9 @@ TEST_F(LinkSteps, FecWithoutALinkIsAnErrorNamingTheModule) {
 }
 
 TEST_F(LinkSteps, SetAttenuationShutterAndAsicLanes) {
-  auto out = run(*one("  - step: set\n    device: voa1\n    attenuation: 12 dB\n"
-                      "    shutter: open\n"));
+  auto out =
+      run(*one("  - step: set\n    device: voa1\n    attenuation: 12 dB\n"
+               "    shutter: open\n"));
   EXPECT_EQ(out.verdict, verdict::pass) << out.message;
   EXPECT_DOUBLE_EQ(voa.att, 12);
   EXPECT_FALSE(voa.closed);
@@ -243,9 +244,10 @@ TEST_F(LinkSteps, BadOptionsAreLocated) {
             "does not go with 'device:' (write it in a 'set' step of its own)");
   EXPECT_EQ(error_of("sequence: t\nmain:\n  - step: set\n    fec_mode: rs999\n"),
             "t.yaml:4:15: fec_mode: expected one of none, rs528, rs544, got 'rs999'");
-  EXPECT_EQ(error_of("sequence: t\nmain:\n  - step: ber\n    target: 1e-12\n"
-                     "    generator: bert\n"),
-            "t.yaml:5:16: generator: expected one of module, asic, far_module, far_asic, got 'bert'");
+  EXPECT_EQ(
+      error_of("sequence: t\nmain:\n  - step: ber\n    target: 1e-12\n"
+               "    generator: bert\n"),
+      "t.yaml:5:16: generator: expected one of module, asic, far_module, far_asic, got 'bert'");
   EXPECT_EQ(error_of("sequence: t\nmain:\n  - step: ber\n    target: 1e-12\n"
                      "    generator: asic\n    checker: asic\n    side: host\n"),
             "t.yaml:7:5: side: chooses the side of the DUT module's generator or checker; this "
@@ -284,8 +286,7 @@ duts:
                       "fixture 'bench'"),
             std::string::npos)
       << errors[0].message();
-  EXPECT_NE(std::string(errors[1].message()).find("step 'fec' needs DUT slot1"),
-            std::string::npos)
+  EXPECT_NE(std::string(errors[1].message()).find("step 'fec' needs DUT slot1"), std::string::npos)
       << errors[1].message();
 }
 

@@ -13,7 +13,8 @@ namespace {
 
 const std::string time_units = "s, ms, us, ns, min, h, d, sec, hr";
 const std::string step_types =
-    "ber, fec, group, identify, log, low_power, measure, power, power_up, prompt, repeat, set, sweep, "
+    "ber, fec, group, identify, log, low_power, measure, power, power_up, prompt, repeat, set, "
+    "sweep, "
     "thermal_soak, tx_disable, wait, wait_until";
 
 TEST(SequenceErrors, UnknownStepTypeListsTheTypes) {
@@ -256,9 +257,10 @@ TEST(SequenceErrors, CheckReportsEveryErrorInFileOrder) {
 }
 
 TEST(SequenceErrors, TopLevel) {
-  EXPECT_EQ(error_of("sequence: t\nmian:\n  - identify\n"),
-            "t.yaml:2:1: unknown key 'mian' at the top level (did you mean 'main'?); accepted: "
-            "sequence, description, parameters, limits, fixture, duts, on_fail, setup, main, cleanup");
+  EXPECT_EQ(
+      error_of("sequence: t\nmian:\n  - identify\n"),
+      "t.yaml:2:1: unknown key 'mian' at the top level (did you mean 'main'?); accepted: "
+      "sequence, description, parameters, limits, fixture, duts, on_fail, setup, main, cleanup");
   EXPECT_EQ(error_of("main:\n  - identify\n"),
             "t.yaml:1:1: missing 'sequence: NAME' at the top level; it marks the file as a "
             "sequence and names it");

@@ -192,9 +192,9 @@ TEST(StepRegistry, CustomTypesPlugIn) {
       },
   });
   EXPECT_EQ(registry.names(), (std::vector<std::string>{
-                                  "beep", "ber", "fec", "group", "identify", "log", "low_power", "measure",
-                                  "power", "power_up", "prompt", "repeat", "set", "sweep",
-                                  "thermal_soak", "tx_disable", "wait", "wait_until"}));
+                                  "beep", "ber", "fec", "group", "identify", "log", "low_power",
+                                  "measure", "power", "power_up", "prompt", "repeat", "set",
+                                  "sweep", "thermal_soak", "tx_disable", "wait", "wait_until"}));
   EXPECT_THROW(registry.add(step_type{.name = "beep", .parse = registry.find("beep")->parse}),
                std::logic_error);
 
@@ -209,10 +209,11 @@ TEST(StepRegistry, CustomTypesPlugIn) {
   EXPECT_EQ(std::string(errors[0].what()),
             "t.yaml:4:13: volume: expected a ratio (dB), got voltage '3 V'");
   // The built-in registry does not know it.
-  EXPECT_EQ(check_sequence_text("sequence: t\nmain: [beep]\n", "t.yaml").at(0).message(),
-            "unknown step type 'beep' (did you mean 'ber'?); step types: ber, fec, group, identify, "
-            "log, low_power, measure, power, power_up, prompt, repeat, set, sweep, thermal_soak, "
-            "tx_disable, wait, wait_until");
+  EXPECT_EQ(
+      check_sequence_text("sequence: t\nmain: [beep]\n", "t.yaml").at(0).message(),
+      "unknown step type 'beep' (did you mean 'ber'?); step types: ber, fec, group, identify, "
+      "log, low_power, measure, power, power_up, prompt, repeat, set, sweep, thermal_soak, "
+      "tx_disable, wait, wait_until");
 }
 
 TEST(SequenceLibrary, SmokeLoads) {

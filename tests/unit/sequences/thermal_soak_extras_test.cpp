@@ -280,8 +280,9 @@ TEST(ThermalSoakExtras, BerChecksMustNotOverlapAndMustFitADwell) {
 }
 
 TEST(ThermalSoakExtras, PostFecLimitOptionsAreChecked) {
-  auto s = soak_step("    profile: [{ dwell: 24 h }]\n    max_post_fec_errors: 0\n"
-                     "    post_fec_window: 2 h\n");
+  auto s = soak_step(
+      "    profile: [{ dwell: 24 h }]\n    max_post_fec_errors: 0\n"
+      "    post_fec_window: 2 h\n");
   const auto* soak = dynamic_cast<const thermal_soak_step*>(s.get());
   ASSERT_NE(soak, nullptr);
   ASSERT_TRUE(soak->settings().max_post_fec_errors);
