@@ -105,9 +105,14 @@ command_fn add_validate(CLI::App& app) {
           const auto loaded = seq::load_sequence(f, seq::load_options{overrides});
           const fixture* fxp = &*bench_fx;
           errors = seq::check_sequence_against_fixture(loaded, *fxp);
-          if (errors.empty()) {
-            // Open the bench (no output is changed: drivers only connect) on a throwaway virtual
-            // clock, for what only the devices know: an attenuator's range, a device's class.
+          // For what only the devices know (an attenuator's range, a device's class) the bench
+          // is opened on a throwaway virtual clock — only when every device is emulated: opening
+          // real hardware (claiming a USB bridge, connecting to an instrument) could disturb a
+          // run in progress on it. `hilt run` makes these checks on any bench before a step.
+          bool all_emulated = true;
+          for (const auto& dev : fxp->devices)
+            all_emulated = all_emulated && dev.address.transport.rfind("emu-", 0) == 0;
+          if (errors.empty() && all_emulated) {
             try {
               asio::io_context io;
               hilt::clock clk(io, clock_mode::virtual_time);
