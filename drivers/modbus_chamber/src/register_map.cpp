@@ -7,6 +7,7 @@
 #include <cmath>
 #include <limits>
 
+#include "hilt/data_files.hpp"
 #include "hilt/error.hpp"
 #include "hilt/fixture.hpp"
 #include "hilt/step.hpp"
@@ -249,50 +250,19 @@ register_map parse_map(const YAML::Node& root, const std::string& src) {
 }
 
 register_map load_map(const std::filesystem::path& file) {
-  const std::string src = file.string();
-  const std::string bytes = read_text_file(file);
-  YAML::Node root;
-  try {
-    root = YAML::Load(bytes);
-  } catch (const YAML::Exception& e) {
-    throw config_error(where(src, e.mark), fmt::format("YAML syntax error: {}", e.msg));
-  }
-  return parse_map(root, src);
+  return parse_map(load_yaml_file(file), file.string());
 }
 
 std::vector<std::filesystem::path> map_dirs() {
-  std::vector<std::filesystem::path> dirs;
-  const std::filesystem::path src =
-      std::filesystem::path(source_dir) / "drivers/modbus_chamber/maps";
-  std::error_code ec;
-  if (std::filesystem::is_directory(src, ec)) dirs.push_back(src);
-  dirs.push_back(std::filesystem::path(data_install_dir) / "modbus_chamber/maps");
-  return dirs;
+  return data_file_dirs("modbus_chamber", "maps");
 }
 
 std::vector<std::string> known_maps() {
-  std::vector<std::string> names;
-  for (const auto& d : map_dirs()) {
-    std::error_code ec;
-    for (const auto& e : std::filesystem::directory_iterator(d, ec)) {
-      if (e.path().extension() == ".yaml") names.push_back(e.path().stem().string());
-    }
-  }
-  std::sort(names.begin(), names.end());
-  names.erase(std::unique(names.begin(), names.end()), names.end());
-  return names;
+  return data_file_names(map_dirs());
 }
 
 register_map load_named_map(std::string_view name) {
-  const bool plain = !name.empty() && name.find('/') == std::string_view::npos &&
-                     name.find("..") == std::string_view::npos;
-  if (plain) {
-    for (const auto& d : map_dirs()) {
-      const auto p = d / (std::string(name) + ".yaml");
-      std::error_code ec;
-      if (std::filesystem::is_regular_file(p, ec)) return load_map(p);
-    }
-  }
+  if (auto p = find_data_file(map_dirs(), name)) return load_map(*p);
   throw config_error(
       {}, fmt::format("unknown register map '{}'; known: {}", name, fmt::join(known_maps(), ", ")));
 }

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <regex>
 
+#include "hilt/data_files.hpp"
 #include "hilt/error.hpp"
 #include "hilt/fixture.hpp"
 #include "hilt/step.hpp"
@@ -195,49 +196,19 @@ voa_model parse_model(const YAML::Node& root, const std::string& src) {
 }
 
 voa_model load_model(const std::filesystem::path& file) {
-  const std::string src = file.string();
-  const std::string bytes = read_text_file(file);
-  YAML::Node root;
-  try {
-    root = YAML::Load(bytes);
-  } catch (const YAML::Exception& e) {
-    throw config_error(where(src, e.mark), fmt::format("YAML syntax error: {}", e.msg));
-  }
-  return parse_model(root, src);
+  return parse_model(load_yaml_file(file), file.string());
 }
 
 std::vector<std::filesystem::path> model_dirs() {
-  std::vector<std::filesystem::path> dirs;
-  const std::filesystem::path src = std::filesystem::path(source_dir) / "drivers/scpi_voa/models";
-  std::error_code ec;
-  if (std::filesystem::is_directory(src, ec)) dirs.push_back(src);
-  dirs.push_back(std::filesystem::path(data_install_dir) / "scpi_voa/models");
-  return dirs;
+  return data_file_dirs("scpi_voa", "models");
 }
 
 std::vector<std::string> known_models() {
-  std::vector<std::string> names;
-  for (const auto& d : model_dirs()) {
-    std::error_code ec;
-    for (const auto& e : std::filesystem::directory_iterator(d, ec)) {
-      if (e.path().extension() == ".yaml") names.push_back(e.path().stem().string());
-    }
-  }
-  std::sort(names.begin(), names.end());
-  names.erase(std::unique(names.begin(), names.end()), names.end());
-  return names;
+  return data_file_names(model_dirs());
 }
 
 voa_model load_named_model(std::string_view name) {
-  const bool plain = !name.empty() && name.find('/') == std::string_view::npos &&
-                     name.find("..") == std::string_view::npos;
-  if (plain) {
-    for (const auto& d : model_dirs()) {
-      const auto p = d / (std::string(name) + ".yaml");
-      std::error_code ec;
-      if (std::filesystem::is_regular_file(p, ec)) return load_model(p);
-    }
-  }
+  if (auto p = find_data_file(model_dirs(), name)) return load_model(*p);
   throw config_error({}, fmt::format("unknown attenuator model '{}'; known: {}", name,
                                      fmt::join(known_models(), ", ")));
 }
